@@ -1,0 +1,3 @@
+package io.migrategate.cluster;
+
+class Placeholder {}
