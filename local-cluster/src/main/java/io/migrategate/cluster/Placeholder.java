@@ -1,3 +1,0 @@
-package io.migrategate.cluster;
-
-class Placeholder {}
