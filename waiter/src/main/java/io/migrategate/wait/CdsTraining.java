@@ -1,7 +1,8 @@
 package io.migrategate.wait;
 
 import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -10,30 +11,68 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
 
 /**
  * A dry run for the AppCDS archive built at package time: runs the real waiter against a stub API
- * server on loopback (one Job already complete, one that completes through the watch), so the
- * archive holds the classes of both the fast path and the watch path. No cluster needed.
+ * server on loopback, over TLS with a kubeconfig and a bearer token like the real thing (one Job
+ * already complete, one that completes through the watch), so the archive holds the classes of both
+ * the fast path and the watch path. No cluster needed. The stub's key pair comes from a PKCS#12
+ * keystore made by keytool at package time (system property {@value #KEYSTORE_PROPERTY}, password
+ * {@value #KEYSTORE_PASSWORD}).
  */
 final class CdsTraining {
   static final String FLAG = "--cds-training";
 
+  private static final String KEYSTORE_PASSWORD = "cds-training";
+
   private static final String NAMESPACE = "training";
+
+  /** A JWT-shaped token, so the identity parsing is part of the training. */
+  private static final String TOKEN =
+      "eyJhbGciOiJub25lIn0."
+          + Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString(
+                  "{\"sub\":\"system:serviceaccount:training:waiter\"}"
+                      .getBytes(StandardCharsets.UTF_8))
+          + ".c2ln";
 
   private CdsTraining() {}
 
   static int run() {
-    HttpServer server = null;
+    HttpsServer server = null;
     Path kubeconfig = null;
+    Path keystorePath = null;
     try {
-      server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+      keystorePath = generateKeystore();
+      KeyStore keystore = KeyStore.getInstance("PKCS12");
+      try (var in = Files.newInputStream(keystorePath)) {
+        keystore.load(in, KEYSTORE_PASSWORD.toCharArray());
+      }
+      KeyManagerFactory keys =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      keys.init(keystore, KEYSTORE_PASSWORD.toCharArray());
+      SSLContext tls = SSLContext.getInstance("TLS");
+      tls.init(keys.getKeyManagers(), null, null);
+      String alias = keystore.aliases().nextElement();
+      String caPem =
+          "-----BEGIN CERTIFICATE-----\n"
+              + Base64.getMimeEncoder().encodeToString(keystore.getCertificate(alias).getEncoded())
+              + "\n-----END CERTIFICATE-----\n";
+
+      server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+      server.setHttpsConfigurator(new HttpsConfigurator(tls));
       server.createContext("/", CdsTraining::answer);
       server.start();
       kubeconfig = Files.createTempFile("migrate-gate-cds", ".kubeconfig");
-      Files.writeString(kubeconfig, kubeconfig(server.getAddress().getPort()));
+      Files.writeString(kubeconfig, kubeconfig(server.getAddress().getPort(), caPem));
       Path terminationLog = Files.createTempFile("migrate-gate-cds", ".log");
       PrintStream quiet =
           new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
@@ -58,20 +97,62 @@ final class CdsTraining {
         System.err.println("cds training: the waiter exited " + code + " against the stub");
       }
       return code;
-    } catch (IOException e) {
+    } catch (IOException | GeneralSecurityException e) {
       System.err.println("cds training failed: " + e);
+      return ExitCode.INTERNAL_ERROR.code();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
       return ExitCode.INTERNAL_ERROR.code();
     } finally {
       if (server != null) {
         server.stop(0);
       }
-      if (kubeconfig != null) {
-        try {
-          Files.deleteIfExists(kubeconfig);
-        } catch (IOException ignored) {
-          // a temp file left behind is harmless
-        }
-      }
+      deleteQuietly(kubeconfig);
+      deleteQuietly(keystorePath);
+    }
+  }
+
+  private static Path generateKeystore() throws IOException, InterruptedException {
+    Path dir = Files.createTempDirectory("migrate-gate-cds");
+    Path keystore = dir.resolve("stub.p12");
+    Process keytool =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair",
+                "-keystore",
+                keystore.toString(),
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                KEYSTORE_PASSWORD,
+                "-alias",
+                "stub",
+                "-keyalg",
+                "EC",
+                "-dname",
+                "CN=127.0.0.1",
+                "-ext",
+                "SAN=ip:127.0.0.1",
+                "-validity",
+                "1")
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    if (keytool.waitFor() != 0) {
+      throw new IOException("keytool exited " + keytool.exitValue());
+    }
+    dir.toFile().deleteOnExit();
+    return keystore;
+  }
+
+  private static void deleteQuietly(Path file) {
+    if (file == null) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException ignored) {
+      // a temp file left behind is harmless
     }
   }
 
@@ -129,7 +210,7 @@ final class CdsTraining {
         + "}}";
   }
 
-  private static String kubeconfig(int port) {
+  private static String kubeconfig(int port, String caPem) {
     return String.join(
         "\n",
         "apiVersion: v1",
@@ -137,11 +218,13 @@ final class CdsTraining {
         "clusters:",
         "- name: stub",
         "  cluster:",
-        "    server: http://127.0.0.1:" + port,
+        "    server: https://127.0.0.1:" + port,
+        "    certificate-authority-data: "
+            + Base64.getEncoder().encodeToString(caPem.getBytes(StandardCharsets.US_ASCII)),
         "users:",
         "- name: stub",
         "  user:",
-        "    token: training",
+        "    token: " + TOKEN,
         "contexts:",
         "- name: stub",
         "  context:",

@@ -1,69 +1,48 @@
 package io.migrategate.wait;
 
-import io.fabric8.kubernetes.api.model.ListOptions;
-import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.Watch;
-import io.fabric8.kubernetes.client.Watcher;
-import io.fabric8.kubernetes.client.WatcherException;
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
+import java.net.URLEncoder;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Base64;
+import java.util.Iterator;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
- * Follows Jobs through the Kubernetes API with the pod's own credentials (direct mode): GET, then
- * WATCH from the Job's resourceVersion with {@code fieldSelector=metadata.name=<job>}, so that a
+ * Follows Jobs through the Kubernetes API with the pod's own credentials (direct mode): GET the
+ * Job, then WATCH from its resourceVersion with {@code fieldSelector=metadata.name=<job>}, so a
  * Role restricted by {@code resourceNames} is enough.
  *
- * <p>410 Gone → GET again; connection errors → GET again after a jittered back-off; watch forbidden
- * → jittered polling with GET. A 401/403 on GET ends the wait (exit 4), except briefly after access
- * has worked, when it is more likely an API server that is still starting.
+ * <p>Watch ended by the server or 410 Gone → GET again; connection errors → GET again after a
+ * jittered back-off; watch forbidden → jittered polling with GET. A 401/403 on GET ends the wait
+ * (exit 4), except for a short grace period once access has worked, when it more likely comes from
+ * an API server that is still starting.
  */
 final class KubernetesJobSource implements JobSource {
   static final Duration POLL_INTERVAL = Duration.ofSeconds(5);
   static final Duration RECONNECT_INITIAL = Duration.ofMillis(100);
   static final Duration RECONNECT_MAX = Duration.ofSeconds(5);
 
-  /** How long a 401/403 is retried when access has worked before (an API server restarting). */
+  /** How long a 401/403 is retried when access worked before (an API server restarting). */
   static final Duration DENIED_GRACE = Duration.ofSeconds(30);
 
   private static final Pattern FORBIDDEN_USER = Pattern.compile("User \"([^\"]+)\" cannot");
-  private static final Pattern TOKEN_SUBJECT = Pattern.compile("\"sub\"\\s*:\\s*\"([^\"]+)\"");
 
-  private final KubernetesClient client;
+  private final KubeApi api;
   private final List<Thread> followers = new CopyOnWriteArrayList<>();
   private volatile boolean closed;
 
-  KubernetesJobSource(KubernetesClient client) {
-    this.client = client;
-  }
-
-  /** A source on the kubeconfig file if given, else {@code KUBECONFIG}, else in-cluster. */
-  static KubernetesJobSource connect(Optional<Path> kubeconfig) {
-    Config config =
-        kubeconfig
-            .map(path -> Config.fromKubeconfig(path.toFile()))
-            .orElseGet(() -> Config.autoConfigure(null));
-    // The follower loop owns reconnects and retries (with jitter and the relist they need).
-    config.setWatchReconnectLimit(0);
-    config.setRequestRetryBackoffLimit(0);
-    config.setConnectionTimeout(5_000);
-    config.setRequestTimeout(10_000);
-    return new KubernetesJobSource(new KubernetesClientBuilder().withConfig(config).build());
+  KubernetesJobSource(KubeApi api) {
+    this.api = api;
   }
 
   @Override
@@ -78,25 +57,24 @@ final class KubernetesJobSource implements JobSource {
   public void close() {
     closed = true;
     followers.forEach(Thread::interrupt);
-    client.close();
   }
 
-  /** The Job's state changes, as one watch delivers them, until the watch ends. */
+  /** How one watch ended. */
   private enum WatchEnd {
-    /** 410 Gone or an ERROR event: GET again right away. */
+    /** The server ended it (timeout), 410 Gone or an ERROR event: GET again right away. */
     RELIST,
-    /** Connection lost or closed by the server: GET again after a back-off. */
+    /** Connection lost: GET again after a back-off. */
     DISCONNECTED,
     /** 403 on watch: poll instead. */
-    WATCH_FORBIDDEN,
-    /** 401 on watch. */
-    UNAUTHENTICATED
+    WATCH_FORBIDDEN
   }
 
   private final class Follower implements Runnable {
     private final String namespace;
     private final String job;
     private final Consumer<JobEvent> events;
+    private final String jobPath;
+    private final String collectionPath;
     private final Backoff backoff = new Backoff(RECONNECT_INITIAL, RECONNECT_MAX);
     private boolean polling;
     private boolean outage;
@@ -107,38 +85,52 @@ final class KubernetesJobSource implements JobSource {
       this.namespace = namespace;
       this.job = job;
       this.events = events;
+      this.collectionPath = "/apis/batch/v1/namespaces/" + namespace + "/jobs";
+      this.jobPath = collectionPath + "/" + job;
     }
 
     @Override
     public void run() {
       try {
         while (!closed) {
-          Job current;
+          KubeApi.Response response;
           try {
-            current = client.batch().v1().jobs().inNamespace(namespace).withName(job).get();
-          } catch (KubernetesClientException e) {
-            if (isDenied(e.getCode())) {
-              if (deniedIsFinal(e)) {
-                events.accept(new JobEvent.Denied(job, deniedMessage("get", e)));
-                return;
-              }
-            } else {
-              lost(e);
+            response = api.get(jobPath);
+          } catch (IOException | UncheckedIOException e) {
+            lost(e);
+            Thread.sleep(backoff.next().toMillis());
+            continue;
+          }
+          int status = response.status();
+          if (status == HttpURLConnection.HTTP_UNAUTHORIZED
+              || status == HttpURLConnection.HTTP_FORBIDDEN) {
+            if (deniedIsFinal(status)) {
+              events.accept(
+                  new JobEvent.Denied(job, deniedMessage("get", status, response.body())));
+              return;
             }
             Thread.sleep(backoff.next().toMillis());
             continue;
           }
-          restored();
-          events.accept(
-              current == null ? new JobEvent.Missing(job) : new JobEvent.Observed(job, current));
+          String resourceVersion = null;
+          if (status == HttpURLConnection.HTTP_NOT_FOUND) {
+            restored();
+            events.accept(new JobEvent.Missing(job));
+          } else if (status == HttpURLConnection.HTTP_OK) {
+            restored();
+            JsonNode object = JobJson.tree(response.body());
+            resourceVersion = object.path("metadata").path("resourceVersion").asText(null);
+            events.accept(new JobEvent.Observed(job, JobJson.job(object)));
+          } else {
+            lost(new IOException("HTTP " + status + " " + statusMessage(response.body())));
+            Thread.sleep(backoff.next().toMillis());
+            continue;
+          }
           if (polling) {
             Thread.sleep(Backoff.jitter(POLL_INTERVAL).toMillis());
             continue;
           }
-          String resourceVersion =
-              current == null ? null : current.getMetadata().getResourceVersion();
-          WatchEnd end = watch(resourceVersion);
-          switch (end) {
+          switch (watch(resourceVersion)) {
             case RELIST -> {}
             case WATCH_FORBIDDEN -> {
               polling = true;
@@ -146,13 +138,17 @@ final class KubernetesJobSource implements JobSource {
                   new JobEvent.Notice(
                       job,
                       "polling",
-                      "watch not permitted ("
-                          + permission("watch")
+                      "watch not permitted (verb watch on jobs.batch \""
+                          + job
+                          + "\" in namespace "
+                          + namespace
+                          + " for "
+                          + identity(null)
                           + "); polling every ~"
                           + POLL_INTERVAL.toSeconds()
                           + " s instead"));
             }
-            case UNAUTHENTICATED, DISCONNECTED -> Thread.sleep(backoff.next().toMillis());
+            case DISCONNECTED -> Thread.sleep(backoff.next().toMillis());
           }
         }
       } catch (InterruptedException e) {
@@ -164,79 +160,72 @@ final class KubernetesJobSource implements JobSource {
       }
     }
 
-    /** Watches from {@code resourceVersion} (or from "now", with the current state, if null). */
+    /**
+     * Watches from {@code resourceVersion}; without one (the Job did not exist) from "now", which
+     * starts with the current state, so a Job created since the GET is not missed.
+     */
     private WatchEnd watch(String resourceVersion) throws InterruptedException {
-      CompletableFuture<WatchEnd> ended = new CompletableFuture<>();
-      ListOptions options =
-          new ListOptionsBuilder()
-              .withFieldSelector("metadata.name=" + job)
-              .withResourceVersion(resourceVersion)
-              .withAllowWatchBookmarks(true)
-              .build();
-      Watch watch;
-      try {
-        watch =
-            client
-                .batch()
-                .v1()
-                .jobs()
-                .inNamespace(namespace)
-                .watch(
-                    options,
-                    new Watcher<Job>() {
-                      @Override
-                      public void eventReceived(Action action, Job object) {
-                        switch (action) {
-                          case ADDED, MODIFIED -> events.accept(new JobEvent.Observed(job, object));
-                          case DELETED -> events.accept(new JobEvent.Missing(job));
-                          case ERROR -> ended.complete(WatchEnd.RELIST);
-                          case BOOKMARK -> {}
-                        }
-                      }
-
-                      @Override
-                      public void onClose(WatcherException cause) {
-                        ended.complete(endOf(cause));
-                      }
-
-                      @Override
-                      public void onClose() {
-                        ended.complete(WatchEnd.DISCONNECTED);
-                      }
-                    });
-      } catch (KubernetesClientException e) {
-        return endOf(e);
+      StringBuilder path =
+          new StringBuilder(collectionPath)
+              .append("?watch=true&allowWatchBookmarks=true&fieldSelector=")
+              .append(URLEncoder.encode("metadata.name=" + job, StandardCharsets.UTF_8))
+              // the server ends the watch after this; a fresh GET then also catches a
+              // half-open connection
+              .append("&timeoutSeconds=")
+              .append(240 + ThreadLocalRandom.current().nextInt(120));
+      if (resourceVersion != null) {
+        path.append("&resourceVersion=")
+            .append(URLEncoder.encode(resourceVersion, StandardCharsets.UTF_8));
       }
+      HttpResponse<Stream<String>> response;
       try {
-        return ended.get();
-      } catch (ExecutionException e) {
-        return WatchEnd.DISCONNECTED;
-      } finally {
-        watch.close();
-      }
-    }
-
-    private WatchEnd endOf(WatcherException cause) {
-      if (cause == null) {
+        response = api.watch(path.toString());
+      } catch (IOException | UncheckedIOException e) {
+        lost(e);
         return WatchEnd.DISCONNECTED;
       }
-      if (cause.isHttpGone()) {
+      int status = response.statusCode();
+      if (status != HttpURLConnection.HTTP_OK) {
+        KubeApi.bodyOf(response);
+        return switch (status) {
+          case HttpURLConnection.HTTP_FORBIDDEN -> WatchEnd.WATCH_FORBIDDEN;
+          case HttpURLConnection.HTTP_GONE -> WatchEnd.RELIST;
+          default -> WatchEnd.DISCONNECTED;
+        };
+      }
+      try (Stream<String> lines = response.body()) {
+        Iterator<String> it = lines.iterator();
+        while (it.hasNext()) {
+          String line = it.next();
+          if (line.isBlank()) {
+            continue;
+          }
+          JsonNode event = JobJson.tree(line);
+          String type = event.path("type").asText();
+          JsonNode object = event.path("object");
+          switch (type) {
+            case "ADDED", "MODIFIED" ->
+                events.accept(new JobEvent.Observed(job, JobJson.job(object)));
+            case "DELETED" -> events.accept(new JobEvent.Missing(job));
+            case "BOOKMARK" -> {}
+            default -> {
+              // ERROR: a Status, typically 410 Gone (resourceVersion too old): start over
+              return WatchEnd.RELIST;
+            }
+          }
+        }
         return WatchEnd.RELIST;
+      } catch (UncheckedIOException e) {
+        if (closed) {
+          return WatchEnd.RELIST;
+        }
+        lost(e);
+        return WatchEnd.DISCONNECTED;
       }
-      return endOf(cause.asClientException());
     }
 
-    private WatchEnd endOf(KubernetesClientException e) {
-      return switch (e.getCode()) {
-        case HttpURLConnection.HTTP_GONE -> WatchEnd.RELIST;
-        case HttpURLConnection.HTTP_FORBIDDEN -> WatchEnd.WATCH_FORBIDDEN;
-        case HttpURLConnection.HTTP_UNAUTHORIZED -> WatchEnd.UNAUTHENTICATED;
-        default -> WatchEnd.DISCONNECTED;
-      };
-    }
-
-    /** Whether a 401/403 on GET should end the wait now. */
-    private boolean deniedIsFinal(KubernetesClientException e) {
+    /** Whether a 401/403 on GET ends the wait now. */
+    private boolean deniedIsFinal(int status) {
       if (!permittedBefore) {
         return true;
       }
@@ -248,7 +237,7 @@ final class KubernetesJobSource implements JobSource {
                 job,
                 "denied_retrying",
                 "access denied (HTTP "
-                    + e.getCode()
+                    + status
                     + ") after it worked; retrying for up to "
                     + DENIED_GRACE.toSeconds()
                     + " s in case the API server is still starting"));
@@ -256,7 +245,7 @@ final class KubernetesJobSource implements JobSource {
       return now - deniedSinceNanos >= DENIED_GRACE.toNanos();
     }
 
-    private void lost(KubernetesClientException e) {
+    private void lost(Exception e) {
       if (!outage) {
         outage = true;
         events.accept(
@@ -277,21 +266,10 @@ final class KubernetesJobSource implements JobSource {
       }
     }
 
-    private String permission(String verb) {
-      return "verb "
-          + verb
-          + " on jobs.batch \""
-          + job
-          + "\" in namespace "
-          + namespace
-          + " for "
-          + identity(null);
-    }
-
-    private String deniedMessage(String verb, KubernetesClientException e) {
-      String who = identity(e);
+    private String deniedMessage(String verb, int status, String body) {
+      String who = identity(body);
       String resource = "jobs.batch \"" + job + "\" in namespace " + namespace;
-      if (e.getCode() == HttpURLConnection.HTTP_UNAUTHORIZED) {
+      if (status == HttpURLConnection.HTTP_UNAUTHORIZED) {
         return "unauthenticated: the API server rejected the credentials of "
             + who
             + " (HTTP 401) when trying to "
@@ -311,17 +289,17 @@ final class KubernetesJobSource implements JobSource {
           + "], verbs [get, list, watch] (see docs/waiter.md)";
     }
 
-    /** Who we are, as the API server names us in a 403, else from the bearer token. */
-    private String identity(KubernetesClientException e) {
+    /** Who we are, as the API server names us in a 403, else as the credentials say. */
+    private String identity(String statusBody) {
       String user = null;
-      if (e != null && e.getStatus() != null && e.getStatus().getMessage() != null) {
-        Matcher m = FORBIDDEN_USER.matcher(e.getStatus().getMessage());
+      if (statusBody != null) {
+        Matcher m = FORBIDDEN_USER.matcher(statusMessage(statusBody));
         if (m.find()) {
           user = m.group(1);
         }
       }
       if (user == null) {
-        user = tokenSubject(client.getConfiguration());
+        user = api.access().identity();
       }
       if (user == null) {
         return "the configured credentials";
@@ -337,23 +315,13 @@ final class KubernetesJobSource implements JobSource {
     }
   }
 
-  /** The {@code sub} claim of a JWT bearer token (ServiceAccount tokens are JWTs), or null. */
-  static String tokenSubject(Config config) {
-    String token =
-        config.getAutoOAuthToken() != null ? config.getAutoOAuthToken() : config.getOauthToken();
-    if (token == null) {
-      return null;
-    }
-    String[] parts = token.split("\\.");
-    if (parts.length != 3) {
-      return null;
-    }
+  /** The message of a Status body, or the body itself when it is not one. */
+  static String statusMessage(String body) {
     try {
-      String payload = new String(Base64.getUrlDecoder().decode(parts[1]), StandardCharsets.UTF_8);
-      Matcher m = TOKEN_SUBJECT.matcher(payload);
-      return m.find() ? m.group(1) : null;
+      JsonNode message = JobJson.tree(body).path("message");
+      return message.isTextual() ? message.asText() : body;
     } catch (IllegalArgumentException e) {
-      return null;
+      return body;
     }
   }
 
@@ -364,9 +332,5 @@ final class KubernetesJobSource implements JobSource {
     }
     String message = root.getMessage();
     return root.getClass().getSimpleName() + (message == null ? "" : ": " + message);
-  }
-
-  private static boolean isDenied(int code) {
-    return code == HttpURLConnection.HTTP_UNAUTHORIZED || code == HttpURLConnection.HTTP_FORBIDDEN;
   }
 }

@@ -132,7 +132,10 @@ final class Waiter {
       log.info(
           name,
           "succeeded",
-          "succeeded after " + Durations.format(elapsed(start, now)) + " (" + verdict.line() + ")",
+          "succeeded after "
+              + Durations.format(elapsed(start, now))
+              // the verdict line starts with "succeeded"; keep its detail (condition, reason)
+              + verdict.line().substring("succeeded".length()),
           uid == null ? Map.of() : Map.of("uid", uid));
       if (states.values().stream()
           .allMatch(s -> s.verdict != null && s.verdict.phase() == Phase.SUCCEEDED)) {

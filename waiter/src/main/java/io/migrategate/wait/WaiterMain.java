@@ -48,26 +48,22 @@ public final class WaiterMain {
       writeTerminationLog(terminationLogOf(args, env), exit, err);
       return exit.code().code();
     }
-    Exit exit = waitFor(config, new WaitLog(config.logFormat(), out, Clock.systemUTC()));
+    Exit exit = waitFor(config, env, new WaitLog(config.logFormat(), out, Clock.systemUTC()));
     if (exit.code() != ExitCode.SUCCEEDED) {
       writeTerminationLog(config.terminationLog(), exit, err);
     }
     return exit.code().code();
   }
 
-  private static Exit waitFor(WaiterConfig config, WaitLog log) {
+  private static Exit waitFor(WaiterConfig config, Map<String, String> env, WaitLog log) {
     JobSource source;
     try {
-      source = KubernetesJobSource.connect(config.kubeconfig());
-    } catch (RuntimeException e) {
-      String reason =
-          "cannot configure the Kubernetes client ("
-              + e.getMessage()
-              + "); check --kubeconfig / KUBECONFIG, or the in-cluster ServiceAccount token";
-      log.error(null, "config_error", reason);
-      return Exit.of(ExitCode.USAGE, reason);
+      source = new KubernetesJobSource(new KubeApi(ApiAccess.resolve(config.kubeconfig(), env)));
+    } catch (ApiAccess.AccessException e) {
+      log.error(null, "config_error", e.getMessage());
+      return Exit.of(ExitCode.USAGE, e.getMessage());
     }
-    // No close on the way out: System.exit follows, and closing the HTTP client only delays it.
+    // No close on the way out: System.exit follows, and stopping the HTTP client only delays it.
     try {
       return new Waiter(config, source, log, System::nanoTime).await();
     } catch (InterruptedException e) {

@@ -16,9 +16,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /** The verdict on a table of Job objects, as the Job controller leaves them in each situation. */
-class JobVerdictTest {
+public class JobVerdictTest {
 
-  static Stream<Arguments> jobs() {
+  /** Situation, Job, expected phase, expected line. Also used by the waiter's JobJsonTest. */
+  public static Stream<Arguments> jobs() {
     return Stream.of(
         arguments("pending: just created, no status", job().build(), Phase.PENDING, "pending"),
         arguments(
