@@ -328,9 +328,9 @@ public final class CertsCli {
   }
 
   /**
-   * Writes via a temporary file in the same directory that is created with its final permissions
-   * and then renamed into place, so a key is never readable by others, not even briefly, and a
-   * crash never leaves a half-written file under the final name.
+   * Writes via a temporary file in the same directory, created owner-only, given its final mode and
+   * then renamed into place: a key is never readable by others, not even briefly, and a crash never
+   * leaves a half-written file under the final name.
    */
   private static void writeFile(Path target, String content, Set<PosixFilePermission> permissions)
       throws IOException {
