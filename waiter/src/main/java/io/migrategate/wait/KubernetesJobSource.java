@@ -5,17 +5,14 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
 import java.net.URLEncoder;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Follows Jobs through the Kubernetes API with the pod's own credentials (direct mode): GET the
@@ -31,6 +28,9 @@ final class KubernetesJobSource implements JobSource {
   static final Duration POLL_INTERVAL = Duration.ofSeconds(5);
   static final Duration RECONNECT_INITIAL = Duration.ofMillis(100);
   static final Duration RECONNECT_MAX = Duration.ofSeconds(5);
+
+  /** A watch that stays silent this long past its timeoutSeconds is a dead connection. */
+  static final Duration WATCH_IDLE_GRACE = Duration.ofSeconds(30);
 
   /** How long a 401/403 is retried when access worked before (an API server restarting). */
   static final Duration DENIED_GRACE = Duration.ofSeconds(30);
@@ -53,9 +53,11 @@ final class KubernetesJobSource implements JobSource {
     follower.start();
   }
 
+  /** Stops at once: cuts the connections (no thread left in a blocking read) and the followers. */
   @Override
   public void close() {
     closed = true;
+    api.close();
     followers.forEach(Thread::interrupt);
   }
 
@@ -97,6 +99,9 @@ final class KubernetesJobSource implements JobSource {
           try {
             response = api.get(jobPath);
           } catch (IOException | UncheckedIOException e) {
+            if (closed) {
+              return;
+            }
             lost(e);
             Thread.sleep(backoff.next().toMillis());
             continue;
@@ -164,46 +169,37 @@ final class KubernetesJobSource implements JobSource {
      * Watches from {@code resourceVersion}; without one (the Job did not exist) from "now", which
      * starts with the current state, so a Job created since the GET is not missed.
      */
-    private WatchEnd watch(String resourceVersion) throws InterruptedException {
+    private WatchEnd watch(String resourceVersion) {
+      int timeoutSeconds = 240 + ThreadLocalRandom.current().nextInt(120);
       StringBuilder path =
           new StringBuilder(collectionPath)
               .append("?watch=true&allowWatchBookmarks=true&fieldSelector=")
               .append(URLEncoder.encode("metadata.name=" + job, StandardCharsets.UTF_8))
-              // the server ends the watch after this; a fresh GET then also catches a
-              // half-open connection
+              // the server ends the watch after this; the fresh GET that follows also catches a
+              // connection that died without a word
               .append("&timeoutSeconds=")
-              .append(240 + ThreadLocalRandom.current().nextInt(120));
+              .append(timeoutSeconds);
       if (resourceVersion != null) {
         path.append("&resourceVersion=")
             .append(URLEncoder.encode(resourceVersion, StandardCharsets.UTF_8));
       }
-      HttpResponse<Stream<String>> response;
-      try {
-        response = api.watch(path.toString());
-      } catch (IOException | UncheckedIOException e) {
-        lost(e);
-        return WatchEnd.DISCONNECTED;
-      }
-      int status = response.statusCode();
-      if (status != HttpURLConnection.HTTP_OK) {
-        KubeApi.bodyOf(response);
-        return switch (status) {
-          case HttpURLConnection.HTTP_FORBIDDEN -> WatchEnd.WATCH_FORBIDDEN;
-          case HttpURLConnection.HTTP_GONE -> WatchEnd.RELIST;
-          default -> WatchEnd.DISCONNECTED;
-        };
-      }
-      try (Stream<String> lines = response.body()) {
-        Iterator<String> it = lines.iterator();
-        while (it.hasNext()) {
-          String line = it.next();
+      try (KubeApi.Watch watch =
+          api.watch(path.toString(), Duration.ofSeconds(timeoutSeconds).plus(WATCH_IDLE_GRACE))) {
+        int status = watch.status();
+        if (status != HttpURLConnection.HTTP_OK) {
+          return switch (status) {
+            case HttpURLConnection.HTTP_FORBIDDEN -> WatchEnd.WATCH_FORBIDDEN;
+            case HttpURLConnection.HTTP_GONE -> WatchEnd.RELIST;
+            default -> WatchEnd.DISCONNECTED;
+          };
+        }
+        for (String line = watch.nextLine(); line != null; line = watch.nextLine()) {
           if (line.isBlank()) {
             continue;
           }
           JsonNode event = JobJson.tree(line);
-          String type = event.path("type").asText();
           JsonNode object = event.path("object");
-          switch (type) {
+          switch (event.path("type").asText()) {
             case "ADDED", "MODIFIED" ->
                 events.accept(new JobEvent.Observed(job, JobJson.job(object)));
             case "DELETED" -> events.accept(new JobEvent.Missing(job));
@@ -215,7 +211,7 @@ final class KubernetesJobSource implements JobSource {
           }
         }
         return WatchEnd.RELIST;
-      } catch (UncheckedIOException e) {
+      } catch (IOException | UncheckedIOException e) {
         if (closed) {
           return WatchEnd.RELIST;
         }
