@@ -136,8 +136,13 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
 
   private static LookupResult found(HasMetadata object) {
     ObjectMeta metadata = object.getMetadata();
-    Map<String, String> annotations =
-        metadata.getAnnotations() == null ? Map.of() : metadata.getAnnotations();
+    Map<String, String> annotations = new LinkedHashMap<>();
+    if (metadata.getAnnotations() != null) {
+      // Only the gate's own: the same answer whether it came from the compact cache or a GET.
+      metadata.getAnnotations().entrySet().stream()
+          .filter(e -> e.getKey().startsWith(GateAnnotations.PREFIX))
+          .forEach(e -> annotations.put(e.getKey(), e.getValue()));
+    }
     List<OwnerRef> owners =
         metadata.getOwnerReferences() == null
             ? List.of()
