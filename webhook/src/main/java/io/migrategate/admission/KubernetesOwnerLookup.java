@@ -35,6 +35,13 @@ import org.slf4j.LoggerFactory;
 public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesOwnerLookup.class);
 
+  /**
+   * Bound of one direct GET. A Deployment's pod may need two (ReplicaSet, then Deployment), and
+   * both must fit in the webhook's {@code timeoutSeconds} (5 s in the shipped configuration) with
+   * room for the reply.
+   */
+  public static final Duration DEFAULT_LOOKUP_TIMEOUT = Duration.ofMillis(1500);
+
   private final KubernetesClient watchClient;
   private final KubernetesClient getClient;
   private final Map<String, Kind<?>> kinds = new LinkedHashMap<>();
