@@ -1,6 +1,6 @@
 package io.migrategate.wait;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
@@ -8,6 +8,7 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
@@ -123,9 +124,9 @@ final class KubernetesJobSource implements JobSource {
             events.accept(new JobEvent.Missing(job));
           } else if (status == HttpURLConnection.HTTP_OK) {
             restored();
-            JsonNode object = JobJson.tree(response.body());
-            resourceVersion = object.path("metadata").path("resourceVersion").asText(null);
-            events.accept(new JobEvent.Observed(job, JobJson.job(object)));
+            Job object = JobJson.job(JobJson.object(response.body()));
+            resourceVersion = object.getMetadata().getResourceVersion();
+            events.accept(new JobEvent.Observed(job, object));
           } else {
             lost(new IOException("HTTP " + status + " " + statusMessage(response.body())));
             Thread.sleep(backoff.next().toMillis());
@@ -197,11 +198,11 @@ final class KubernetesJobSource implements JobSource {
           if (line.isBlank()) {
             continue;
           }
-          JsonNode event = JobJson.tree(line);
-          JsonNode object = event.path("object");
-          switch (event.path("type").asText()) {
+          Map<String, Object> event = JobJson.object(line);
+          switch (String.valueOf(event.get("type"))) {
             case "ADDED", "MODIFIED" ->
-                events.accept(new JobEvent.Observed(job, JobJson.job(object)));
+                events.accept(
+                    new JobEvent.Observed(job, JobJson.job(JobJson.map(event.get("object")))));
             case "DELETED" -> events.accept(new JobEvent.Missing(job));
             case "BOOKMARK" -> {}
             default -> {
@@ -314,8 +315,8 @@ final class KubernetesJobSource implements JobSource {
   /** The message of a Status body, or the body itself when it is not one. */
   static String statusMessage(String body) {
     try {
-      JsonNode message = JobJson.tree(body).path("message");
-      return message.isTextual() ? message.asText() : body;
+      String message = JobJson.text(JobJson.object(body), "message");
+      return message != null ? message : body;
     } catch (IllegalArgumentException e) {
       return body;
     }
