@@ -43,13 +43,17 @@ public final class LocalCluster {
     throw new UnsupportedOperationException();
   }
 
-  /** Log file of one component (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok). */
+  /**
+   * Log file of one component (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+   * kwok).
+   */
   public Path logFile(String component) {
     throw new UnsupportedOperationException();
   }
 
   /** Waits for a condition with a deadline, failing with {@code description} on timeout. */
-  public static void await(String description, Duration timeout, java.util.function.BooleanSupplier condition) {
+  public static void await(
+      String description, Duration timeout, java.util.function.BooleanSupplier condition) {
     throw new UnsupportedOperationException();
   }
 }
