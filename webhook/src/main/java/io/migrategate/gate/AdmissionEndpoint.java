@@ -1,8 +1,8 @@
 package io.migrategate.gate;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DatabindException;
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.Status;
@@ -48,11 +48,10 @@ final class AdmissionEndpoint {
     this.log = log;
   }
 
-  /** Jackson configured like fabric8's client, and strict about trailing garbage. */
+  /** Jackson configured like fabric8's client. */
   static ObjectMapper mapper() {
     ObjectMapper mapper = new ObjectMapper();
     new KubernetesSerialization(mapper, true);
-    mapper.enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     return mapper;
   }
 
@@ -93,8 +92,17 @@ final class AdmissionEndpoint {
           400, "malformed_json", "BadRequest", "request body is empty: send an AdmissionReview");
     }
     AdmissionReview review;
-    try {
-      review = mapper.readValue(body, AdmissionReview.class);
+    try (JsonParser parser = mapper.createParser(body)) {
+      review = mapper.readValue(parser, AdmissionReview.class);
+      // Not DeserializationFeature.FAIL_ON_TRAILING_TOKENS: fabric8's nested deserializers
+      // trip over it. A body is one JSON value, nothing after it.
+      if (parser.nextToken() != null) {
+        return invalid(
+            400,
+            "malformed_json",
+            "BadRequest",
+            "request body is not valid JSON: data after the end of the AdmissionReview");
+      }
     } catch (DatabindException e) {
       // Valid JSON of the wrong shape somewhere: if the envelope still names a review, answer it.
       return undecodable(body, message(e));

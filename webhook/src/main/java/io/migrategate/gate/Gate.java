@@ -1,6 +1,7 @@
 package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
+import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
@@ -79,6 +80,15 @@ public final class Gate {
             "migrate-gate-review", REVIEW_WORKERS, 10, TimeUnit.SECONDS);
     metrics.ready(health::ready);
     metrics.apiReachable(kubernetes::reachable);
+    metrics.ownerLookups(
+        () -> {
+          var lookup = kubernetes.startedOwnerLookup();
+          return lookup == null ? null : lookup.stats();
+        },
+        () -> {
+          var lookup = kubernetes.startedOwnerLookup();
+          return lookup != null && lookup.hasSynced();
+        });
   }
 
   /** Starts everything and returns once both ports listen; never waits for the Kubernetes API. */
@@ -109,21 +119,27 @@ public final class Gate {
     AdmissionEndpoint endpoint = new AdmissionEndpoint(reviewer, metrics, log);
 
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
-    int port = config.port();
-    for (int i = 0; i < loops; i++) {
-      // With port 0 the first instance picks the port; the others then share that one.
-      HttpServerOptions options =
-          certificate.applyTo(
-              new HttpServerOptions()
-                  .setPort(port)
-                  .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
-                  .setIdleTimeoutUnit(TimeUnit.SECONDS));
-      await(
-          vertx.deployVerticle(
-              new AdmissionVerticle(
-                  options, endpoint, workers, metrics, heartbeats, admissionServers::add)),
-          "listen for HTTPS on port " + port + " (--port)");
-      port = admissionServers.get(0).actualPort();
+    HttpServerOptions options =
+        certificate.applyTo(
+            new HttpServerOptions()
+                // Port 0 would give each instance its own random port; Vert.x shares one random
+                // port among servers asking for the same negative port.
+                .setPort(config.port() == 0 ? -1 : config.port())
+                .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
+                .setIdleTimeoutUnit(TimeUnit.SECONDS));
+    // One deployment of several instances: they share one listening socket (also for port 0),
+    // and Vert.x spreads the connections over their event loops.
+    await(
+        vertx.deployVerticle(
+            () ->
+                new AdmissionVerticle(
+                    options, endpoint, workers, metrics, heartbeats, admissionServers::add),
+            new DeploymentOptions().setInstances(loops)),
+        "listen for HTTPS on port " + config.port() + " (--port)");
+    long ports = admissionServers.stream().mapToInt(HttpServer::actualPort).distinct().count();
+    if (ports != 1) {
+      throw new StartException(
+          "the admission servers listen on " + ports + " ports, not one", null);
     }
     health.listening();
 

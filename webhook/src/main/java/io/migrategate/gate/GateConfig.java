@@ -1,8 +1,9 @@
 package io.migrategate.gate;
 
-import io.fabric8.kubernetes.api.model.Quantity;
+import io.migrategate.admission.FailurePolicy;
+import io.migrategate.admission.InjectionConfig;
+import io.migrategate.admission.WaiterResources;
 import java.io.IOException;
-import java.math.BigDecimal;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +30,8 @@ public record GateConfig(
     /* null: KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl does. */
     Path kubeconfig,
     String namespace,
-    OwnerLookupFailurePolicy ownerLookupFailurePolicy,
+    FailurePolicy ownerLookupFailurePolicy,
+    Duration ownerLookupTimeout,
     List<String> excludedNamespaces,
     WaiterResources waiterResources,
     Duration drainDelay,
@@ -38,28 +40,6 @@ public record GateConfig(
 
   public GateConfig {
     excludedNamespaces = List.copyOf(excludedNamespaces);
-  }
-
-  /** Requests and limits of the injected {@code migrate-wait} container (Kubernetes quantities). */
-  public record WaiterResources(
-      String cpuRequest, String memoryRequest, String cpuLimit, String memoryLimit) {}
-
-  /** What a review does when the owning workload cannot be read from the Kubernetes API. */
-  public enum OwnerLookupFailurePolicy {
-    /** Deny the pod: no pod starts ungated because the API was briefly unreachable. */
-    FAIL_CLOSED("fail-closed"),
-    /** Admit the pod without a waiter, marked {@code migrate.io/status: skipped: ...}. */
-    FAIL_OPEN("fail-open");
-
-    private final String flagValue;
-
-    OwnerLookupFailurePolicy(String flagValue) {
-      this.flagValue = flagValue;
-    }
-
-    public String flagValue() {
-      return flagValue;
-    }
   }
 
   public enum LogFormat {
@@ -117,30 +97,37 @@ public record GateConfig(
         "fail-closed",
         "fail-closed (deny the pod) or fail-open (admit it without a waiter) when a pod's owner"
             + " cannot be read."),
+    OWNER_LOOKUP_TIMEOUT(
+        "--owner-lookup-timeout",
+        "MIGRATE_GATE_OWNER_LOOKUP_TIMEOUT",
+        "2s",
+        "Longest wait for one direct GET of a pod's owner (cache misses); keep it well under the"
+            + " webhook's timeoutSeconds."),
     EXCLUDED_NAMESPACES(
         "--excluded-namespaces",
         "MIGRATE_GATE_EXCLUDED_NAMESPACES",
-        "kube-system,kube-public,kube-node-lease",
-        "Comma-separated namespaces whose pods are never mutated."),
+        "",
+        "Comma-separated namespaces whose pods are never mutated, in addition to kube-system,"
+            + " kube-public, kube-node-lease and the gate's own namespace (always excluded)."),
     WAITER_CPU_REQUEST(
         "--waiter-cpu-request",
         "MIGRATE_GATE_WAITER_CPU_REQUEST",
-        "10m",
+        InjectionConfig.DEFAULT_RESOURCES.requestsCpu(),
         "CPU request of migrate-wait."),
     WAITER_MEMORY_REQUEST(
         "--waiter-memory-request",
         "MIGRATE_GATE_WAITER_MEMORY_REQUEST",
-        "64Mi",
+        InjectionConfig.DEFAULT_RESOURCES.requestsMemory(),
         "Memory request of migrate-wait."),
     WAITER_CPU_LIMIT(
         "--waiter-cpu-limit",
         "MIGRATE_GATE_WAITER_CPU_LIMIT",
-        "200m",
+        InjectionConfig.DEFAULT_RESOURCES.limitsCpu(),
         "CPU limit of migrate-wait."),
     WAITER_MEMORY_LIMIT(
         "--waiter-memory-limit",
         "MIGRATE_GATE_WAITER_MEMORY_LIMIT",
-        "64Mi",
+        InjectionConfig.DEFAULT_RESOURCES.limitsMemory(),
         "Memory limit of migrate-wait."),
     DRAIN_DELAY(
         "--drain-delay",
@@ -244,6 +231,7 @@ public record GateConfig(
         settings.optionalReadableFile(Option.KUBECONFIG),
         settings.namespace(),
         settings.failurePolicy(),
+        settings.duration(Option.OWNER_LOOKUP_TIMEOUT),
         settings.list(Option.EXCLUDED_NAMESPACES),
         settings.waiterResources(),
         settings.duration(Option.DRAIN_DELAY),
@@ -365,7 +353,8 @@ public record GateConfig(
 
     List<String> list(Option option) throws UsageException {
       List<String> names = new ArrayList<>();
-      for (String name : Arrays.asList(raw(option).split(","))) {
+      String value = raw(option);
+      for (String name : Arrays.asList(value == null ? new String[0] : value.split(","))) {
         String trimmed = name.trim();
         if (trimmed.isEmpty()) {
           continue;
@@ -382,18 +371,17 @@ public record GateConfig(
       return names;
     }
 
-    OwnerLookupFailurePolicy failurePolicy() throws UsageException {
+    FailurePolicy failurePolicy() throws UsageException {
       String value = raw(Option.OWNER_LOOKUP_FAILURE_POLICY);
-      for (OwnerLookupFailurePolicy policy : OwnerLookupFailurePolicy.values()) {
-        if (policy.flagValue().equals(value)) {
-          return policy;
-        }
+      try {
+        return FailurePolicy.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(
+            source(Option.OWNER_LOOKUP_FAILURE_POLICY)
+                + " is '"
+                + value
+                + "': give fail-closed or fail-open");
       }
-      throw new UsageException(
-          source(Option.OWNER_LOOKUP_FAILURE_POLICY)
-              + " is '"
-              + value
-              + "': give fail-closed or fail-open");
     }
 
     LogFormat logFormat() throws UsageException {
@@ -423,52 +411,31 @@ public record GateConfig(
       };
     }
 
+    /** The quantity rules live in {@link WaiterResources}; this only names the flag to fix. */
     WaiterResources waiterResources() throws UsageException {
-      String cpuRequest = quantity(Option.WAITER_CPU_REQUEST);
-      String memoryRequest = quantity(Option.WAITER_MEMORY_REQUEST);
-      String cpuLimit = quantity(Option.WAITER_CPU_LIMIT);
-      String memoryLimit = quantity(Option.WAITER_MEMORY_LIMIT);
-      // The API server rejects a container whose request exceeds its limit; say so at startup
-      // instead of denying every pod later.
-      requireAtMost(Option.WAITER_CPU_REQUEST, cpuRequest, Option.WAITER_CPU_LIMIT, cpuLimit);
-      requireAtMost(
-          Option.WAITER_MEMORY_REQUEST, memoryRequest, Option.WAITER_MEMORY_LIMIT, memoryLimit);
-      return new WaiterResources(cpuRequest, memoryRequest, cpuLimit, memoryLimit);
-    }
-
-    private String quantity(Option option) throws UsageException {
-      String value = raw(option);
+      Option[] options = {
+        Option.WAITER_CPU_REQUEST,
+        Option.WAITER_MEMORY_REQUEST,
+        Option.WAITER_CPU_LIMIT,
+        Option.WAITER_MEMORY_LIMIT
+      };
+      String[] values = new String[options.length];
+      for (int i = 0; i < options.length; i++) {
+        values[i] = raw(options[i]);
+      }
       try {
-        if (amount(value).signum() > 0) {
-          return value;
+        return new WaiterResources(values[0], values[1], values[2], values[3]);
+      } catch (IllegalArgumentException e) {
+        StringBuilder named = new StringBuilder();
+        for (int i = 0; i < options.length; i++) {
+          named.append(i == 0 ? "" : ", ").append(source(options[i])).append('=').append(values[i]);
         }
-      } catch (RuntimeException e) {
-        // reported below
-      }
-      throw new UsageException(
-          source(option)
-              + " is '"
-              + value
-              + "': give a positive Kubernetes quantity such as 10m, 0.5, 64Mi or 1Gi");
-    }
-
-    private void requireAtMost(Option lowOption, String low, Option highOption, String high)
-        throws UsageException {
-      if (amount(low).compareTo(amount(high)) > 0) {
         throw new UsageException(
-            source(lowOption)
-                + " is "
-                + low
-                + ", more than "
-                + source(highOption)
-                + " "
-                + high
-                + ": a request must not exceed its limit");
+            e.getMessage()
+                + " (from "
+                + named
+                + "): give Kubernetes quantities such as 10m or 64Mi");
       }
-    }
-
-    private static BigDecimal amount(String quantity) {
-      return Quantity.getAmountInBytes(Quantity.parse(quantity));
     }
   }
 }

@@ -85,6 +85,14 @@ final class GateHealth {
               .append(failurePolicy)
               .append(")\n");
     }
+    io.migrategate.admission.KubernetesOwnerLookup owners = kubernetes.startedOwnerLookup();
+    if (owners != null) {
+      body.append(
+          owners.hasSynced()
+              ? "[+]owner-caches ok synced\n"
+              : "[!]owner-caches not synced yet (does not affect readiness: lookups use direct"
+                  + " GETs meanwhile)\n");
+    }
     body.append(ready() ? "readyz check passed\n" : "readyz check failed\n");
     return body.toString();
   }

@@ -1,13 +1,13 @@
 package io.migrategate.gate;
 
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponseBuilder;
-import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
-import io.migrategate.admission.Outcome;
-import io.migrategate.admission.ReviewResult;
+import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.admission.InjectionConfig;
+import io.migrategate.admission.PodAdmissionReviewer;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import sun.misc.Signal;
 
@@ -25,6 +25,7 @@ public final class GateMain {
   public static void main(String[] args) {
     // Library logging (Vert.x, fabric8) only when something is wrong; the gate logs its own state.
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    System.setProperty("org.slf4j.simpleLogger.log.io.migrategate", "info");
     System.exit(run(args, System.getenv(), System.out, System.err, GateMain::defaultReviewer));
   }
 
@@ -79,22 +80,16 @@ public final class GateMain {
     return EXIT_STOPPED;
   }
 
-  /** Placeholder until the admission reviewer is merged: admits every pod unchanged. */
-  private static io.migrategate.admission.AdmissionReviewer defaultReviewer(
-      GateConfig config, KubernetesAccess kubernetes) {
-    return review ->
-        new ReviewResult(
-            new AdmissionReviewBuilder()
-                .withApiVersion(AdmissionEndpoint.API_VERSION)
-                .withKind(AdmissionEndpoint.KIND)
-                .withResponse(
-                    new AdmissionResponseBuilder()
-                        .withUid(review.getRequest().getUid())
-                        .withAllowed(true)
-                        .build())
-                .build(),
-            Outcome.SKIPPED,
-            "reviewer_not_wired",
-            Boolean.TRUE.equals(review.getRequest().getDryRun()));
+  /** The production reviewer: pod injection with informer-backed owner lookups. */
+  static AdmissionReviewer defaultReviewer(GateConfig config, KubernetesAccess kubernetes) {
+    InjectionConfig injection =
+        new InjectionConfig(
+            config.waiterImage(),
+            config.waiterResources(),
+            config.ownerLookupFailurePolicy(),
+            config.namespace(),
+            Set.copyOf(config.excludedNamespaces()),
+            InjectionConfig.DEFAULT_RUN_AS_USER);
+    return new PodAdmissionReviewer(injection, kubernetes.ownerLookup(config.ownerLookupTimeout()));
   }
 }

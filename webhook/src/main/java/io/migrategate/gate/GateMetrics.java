@@ -1,5 +1,6 @@
 package io.migrategate.gate;
 
+import io.migrategate.admission.KubernetesOwnerLookup;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -7,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The gate's metrics, exposed in the Prometheus text format on the probe port. Counters are
@@ -36,6 +38,8 @@ public final class GateMetrics {
   private volatile long certificateNotAfterEpochSeconds;
   private volatile BooleanSupplier apiReachable = () -> false;
   private volatile BooleanSupplier ready = () -> false;
+  private volatile Supplier<KubernetesOwnerLookup.Stats> ownerLookups = () -> null;
+  private volatile BooleanSupplier ownerCachesSynced = () -> false;
 
   public GateMetrics() {
     for (int i = 0; i < latencyBuckets.length; i++) {
@@ -110,6 +114,13 @@ public final class GateMetrics {
 
   public void ready(BooleanSupplier ready) {
     this.ready = ready;
+  }
+
+  /** Lookup counters and cache state of the reviewer's owner lookup (null: none started). */
+  public void ownerLookups(
+      Supplier<KubernetesOwnerLookup.Stats> stats, BooleanSupplier cachesSynced) {
+    this.ownerLookups = stats;
+    this.ownerCachesSynced = cachesSynced;
   }
 
   /** The exposition in Prometheus text format 0.0.4. */
@@ -188,6 +199,35 @@ public final class GateMetrics {
         "1 when the last check of the Kubernetes API succeeded, else 0.");
     out.append("migrate_gate_kubernetes_api_reachable ")
         .append(apiReachable.getAsBoolean() ? 1 : 0)
+        .append('\n');
+
+    KubernetesOwnerLookup.Stats lookups = ownerLookups.get();
+    header(
+        out,
+        "migrate_gate_owner_lookups_total",
+        "counter",
+        "Lookups of a pod's owning workload, by source: informer cache or direct API GET.");
+    out.append("migrate_gate_owner_lookups_total{source=\"cache\"} ")
+        .append(lookups == null ? 0 : lookups.cacheHits())
+        .append('\n');
+    out.append("migrate_gate_owner_lookups_total{source=\"api\"} ")
+        .append(lookups == null ? 0 : lookups.apiGets())
+        .append('\n');
+    header(
+        out,
+        "migrate_gate_owner_lookup_failures_total",
+        "counter",
+        "Owner lookups that could not be made (API unreachable, timeout, forbidden).");
+    out.append("migrate_gate_owner_lookup_failures_total ")
+        .append(lookups == null ? 0 : lookups.failures())
+        .append('\n');
+    header(
+        out,
+        "migrate_gate_owner_caches_synced",
+        "gauge",
+        "1 when every owner informer cache has completed its first list, else 0.");
+    out.append("migrate_gate_owner_caches_synced ")
+        .append(ownerCachesSynced.getAsBoolean() ? 1 : 0)
         .append('\n');
 
     header(out, "migrate_gate_ready", "gauge", "1 when /readyz reports ready, else 0.");

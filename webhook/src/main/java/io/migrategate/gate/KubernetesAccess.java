@@ -1,8 +1,10 @@
 package io.migrategate.gate;
 
 import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.migrategate.admission.KubernetesOwnerLookup;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,9 +27,13 @@ public final class KubernetesAccess implements AutoCloseable {
     }
   }
 
+  private static final int CHECK_TIMEOUT_MILLIS = 5000;
+
   private final Path kubeconfig;
   private final GateLog log;
+  private Config config;
   private volatile KubernetesClient client;
+  private volatile KubernetesOwnerLookup ownerLookup;
   private volatile ApiState state =
       new ApiState(ApiState.Status.NOT_CHECKED, Instant.now(), "no check has finished yet");
   private ScheduledExecutorService checks;
@@ -37,7 +43,21 @@ public final class KubernetesAccess implements AutoCloseable {
     this.log = log;
   }
 
-  /** The shared client (fabric8, JDK HTTP client). Creating it does not contact the API. */
+  /**
+   * How to reach the API: {@code --kubeconfig}, else KUBECONFIG / ~/.kube/config, else the
+   * in-cluster service account. Reading it does not contact the API.
+   */
+  public synchronized Config config() {
+    if (config == null) {
+      config =
+          kubeconfig == null
+              ? Config.autoConfigure(null)
+              : Config.fromKubeconfig(kubeconfig.toFile());
+    }
+    return config;
+  }
+
+  /** The client of the API check (fabric8, JDK HTTP client), built on first use. */
   public KubernetesClient client() {
     KubernetesClient existing = client;
     if (existing != null) {
@@ -45,14 +65,36 @@ public final class KubernetesAccess implements AutoCloseable {
     }
     synchronized (this) {
       if (client == null) {
-        Config config =
-            kubeconfig == null
-                ? Config.autoConfigure(null)
-                : Config.fromKubeconfig(kubeconfig.toFile());
-        client = new KubernetesClientBuilder().withConfig(config).build();
+        // One quick attempt: the check runs again on its own schedule, and a retrying call
+        // would hide for a minute that the API is gone.
+        client =
+            new KubernetesClientBuilder()
+                .withConfig(
+                    new ConfigBuilder(config())
+                        .withRequestRetryBackoffLimit(0)
+                        .withConnectionTimeout(CHECK_TIMEOUT_MILLIS)
+                        .withRequestTimeout(CHECK_TIMEOUT_MILLIS)
+                        .build())
+                .build();
       }
       return client;
     }
+  }
+
+  /**
+   * Owner lookups from informer caches with a bounded direct GET on a miss; started on first use,
+   * returns at once (the caches fill in the background), closed with this object.
+   */
+  public synchronized KubernetesOwnerLookup ownerLookup(Duration lookupTimeout) {
+    if (ownerLookup == null) {
+      ownerLookup = KubernetesOwnerLookup.start(config(), lookupTimeout);
+    }
+    return ownerLookup;
+  }
+
+  /** The owner lookup if one was started, else null (e.g. a gate serving a test reviewer). */
+  public KubernetesOwnerLookup startedOwnerLookup() {
+    return ownerLookup;
   }
 
   public ApiState state() {
@@ -117,6 +159,10 @@ public final class KubernetesAccess implements AutoCloseable {
   public void close() {
     if (checks != null) {
       checks.shutdownNow();
+    }
+    KubernetesOwnerLookup lookup = ownerLookup;
+    if (lookup != null) {
+      lookup.close();
     }
     KubernetesClient existing = client;
     if (existing != null) {
