@@ -45,6 +45,8 @@ final class AdmissionVerticle extends VerticleBase {
   public Future<?> start() {
     Router router = Router.router(vertx);
     router.route("/mutate").handler(this::track);
+    // Its own route: vertx-web wants the body handler first among a route's handlers.
+    router.post("/mutate").handler(this::requireJson);
     router
         .post("/mutate")
         .handler(
@@ -71,12 +73,21 @@ final class AdmissionVerticle extends VerticleBase {
     ctx.next();
   }
 
-  private void mutate(RoutingContext ctx) {
+  /**
+   * Before the body is read: a form or multipart body would otherwise be decoded by the body
+   * handler. The connection is closed after the 415 because the unread body is still on it.
+   */
+  private void requireJson(RoutingContext ctx) {
     String contentType = ctx.request().getHeader(HttpHeaders.CONTENT_TYPE);
-    if (!AdmissionEndpoint.isJson(contentType)) {
-      send(ctx, endpoint.unsupportedMediaType(contentType));
+    if (AdmissionEndpoint.isJson(contentType)) {
+      ctx.next();
       return;
     }
+    ctx.response().putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE);
+    send(ctx, endpoint.unsupportedMediaType(contentType));
+  }
+
+  private void mutate(RoutingContext ctx) {
     Buffer body = ctx.body().buffer();
     byte[] bytes = body == null ? new byte[0] : body.getBytes();
     workers
