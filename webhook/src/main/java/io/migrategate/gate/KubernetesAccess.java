@@ -149,10 +149,10 @@ public final class KubernetesAccess implements AutoCloseable {
     while (cause.getCause() != null && cause.getCause() != cause) {
       cause = cause.getCause();
     }
-    String message = error.getMessage();
-    return cause == error
-        ? String.valueOf(message)
-        : message + " (" + cause.getClass().getSimpleName() + ": " + cause.getMessage() + ")";
+    String detail =
+        cause.getClass().getSimpleName()
+            + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+    return cause == error ? detail : error.getMessage() + " (" + detail + ")";
   }
 
   @Override

@@ -54,6 +54,13 @@ final class SecretVolume {
     }
   }
 
+  /**
+   * Rewrites one file in place, as a plain {@code cp} would: the other file is still the old one.
+   */
+  void overwriteInPlace(String file, String content) throws IOException {
+    Files.writeString(directory.resolve(file), content, StandardCharsets.US_ASCII);
+  }
+
   void publish(TestPki.Issued issued) throws IOException {
     publish(issued.certificatePem(), issued.privateKeyPem());
   }

@@ -67,6 +67,10 @@ final class TestPki {
     }
   }
 
+  static Instant notAfterOf(String certificatePem) {
+    return Pem.readCertificate(certificatePem).getNotAfter().toInstant();
+  }
+
   static BigInteger serialOf(String certificatePem) {
     return Pem.readCertificate(certificatePem).getSerialNumber();
   }
