@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -37,29 +38,23 @@ class GracefulShutdownTest {
     command.add(SlowReviewGateMain.class.getName());
     command.addAll(List.of(GateFixture.baseArgs(secret)));
     command.addAll(List.of("--drain-delay", "3s", "--shutdown-timeout", "15s"));
-    Process gate = new ProcessBuilder(command).redirectErrorStream(true).start();
-    List<String> output = new CopyOnWriteArrayList<>();
-    Thread reader =
-        new Thread(
-            () -> {
-              try (BufferedReader lines =
-                  new BufferedReader(
-                      new InputStreamReader(gate.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
-                  output.add(line);
-                }
-              } catch (Exception e) {
-                output.add("reader: " + e);
-              }
-            });
-    reader.start();
+    // To a file: Process.destroy() closes the pipes, and the log after SIGTERM matters here.
+    Path logFile = directory.resolve("gate.log");
+    Process gate =
+        new ProcessBuilder(command)
+            .redirectErrorStream(true)
+            .redirectOutput(logFile.toFile())
+            .start();
+    Supplier<List<String>> output = () -> lines(logFile);
     try {
       GateFixture.await(
           "the gate to start",
           Duration.ofSeconds(60),
-          () -> output.stream().anyMatch(line -> line.contains("msg=started")) || !gate.isAlive());
+          () ->
+              output.get().stream().anyMatch(line -> line.contains("msg=started"))
+                  || !gate.isAlive());
       String started =
-          output.stream()
+          output.get().stream()
               .filter(line -> line.contains("msg=started"))
               .findFirst()
               .orElseThrow(
