@@ -3,8 +3,11 @@ package io.migrategate.gate;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DatabindException;
+import com.fasterxml.jackson.databind.DeserializationContext;
+import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
 import io.fabric8.kubernetes.api.model.Status;
 import io.fabric8.kubernetes.api.model.StatusBuilder;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
@@ -16,6 +19,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.ReviewResult;
 import io.vertx.core.buffer.Buffer;
+import java.io.IOException;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -48,11 +52,35 @@ final class AdmissionEndpoint {
     this.log = log;
   }
 
-  /** Jackson configured like fabric8's client. */
+  /**
+   * Jackson configured like fabric8's client, except that {@code request.object} and {@code
+   * request.oldObject} stay JSON trees ({@link JsonNode}) instead of becoming typed models: the
+   * reviewer works on the pod's JSON (to keep fields the model may not know), and binding a whole
+   * Pod only to turn it back into a tree cost about a third of a review's CPU.
+   */
   static ObjectMapper mapper() {
     ObjectMapper mapper = new ObjectMapper();
     new KubernetesSerialization(mapper, true);
+    mapper.addMixIn(AdmissionRequest.class, ObjectsAsTrees.class);
     return mapper;
+  }
+
+  /** Mix-in for {@link AdmissionRequest}: its two embedded objects are read as trees. */
+  abstract static class ObjectsAsTrees {
+    @JsonDeserialize(using = TreeDeserializer.class)
+    abstract void setObject(Object object);
+
+    @JsonDeserialize(using = TreeDeserializer.class)
+    abstract void setOldObject(Object oldObject);
+  }
+
+  /** Reads any JSON value as a tree: null, an object, or whatever the body holds there. */
+  static final class TreeDeserializer extends JsonDeserializer<Object> {
+    @Override
+    public Object deserialize(JsonParser parser, DeserializationContext context)
+        throws IOException {
+      return parser.readValueAsTree();
+    }
   }
 
   /** The media types the API server sends; parameters such as charset are allowed. */

@@ -147,11 +147,12 @@ class GateHttpTest {
   }
 
   @Test
-  void deniesAReviewWhoseObjectCannotBeDecodedAndStillEchoesItsUid() throws Exception {
+  void deniesAReviewWhoseRequestCannotBeDecodedAndStillEchoesItsUid() throws Exception {
     String broken =
         new String(GateFixture.sampleReview(), StandardCharsets.UTF_8)
-            .replace("\"containers\":[", "\"containers\":{\"oops\":[")
-            .replace("],\"restartPolicy\"", "]},\"restartPolicy\"");
+            .replace(
+                "\"username\":\"system:serviceaccount:kube-system:replicaset-controller\"",
+                "\"username\":{\"not\":\"a string\"}");
     HttpResponse<String> response = fixture.post(broken.getBytes(), "application/json");
 
     assertEquals(200, response.statusCode(), response.body());
