@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.admission.Reasons;
 import io.migrategate.admission.ReviewResult;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
@@ -96,7 +97,7 @@ final class AdmissionEndpoint {
   Reply unsupportedMediaType(String contentType) {
     return invalid(
         415,
-        "unsupported_media_type",
+        "unsupported-media-type",
         "UnsupportedMediaType",
         "Content-Type is '"
             + (contentType == null ? "" : shorten(contentType))
@@ -106,7 +107,7 @@ final class AdmissionEndpoint {
   Reply bodyTooLarge() {
     return invalid(
         413,
-        "body_too_large",
+        "body-too-large",
         "RequestEntityTooLarge",
         "request body is larger than "
             + MAX_BODY_BYTES
@@ -117,7 +118,7 @@ final class AdmissionEndpoint {
   Reply decide(byte[] body) {
     if (body.length == 0) {
       return invalid(
-          400, "malformed_json", "BadRequest", "request body is empty: send an AdmissionReview");
+          400, "malformed-json", "BadRequest", "request body is empty: send an AdmissionReview");
     }
     AdmissionReview review;
     try (JsonParser parser = mapper.createParser(body)) {
@@ -127,7 +128,7 @@ final class AdmissionEndpoint {
       if (parser.nextToken() != null) {
         return invalid(
             400,
-            "malformed_json",
+            "malformed-json",
             "BadRequest",
             "request body is not valid JSON: data after the end of the AdmissionReview");
       }
@@ -136,13 +137,13 @@ final class AdmissionEndpoint {
       return undecodable(body, message(e));
     } catch (JsonProcessingException e) {
       return invalid(
-          400, "malformed_json", "BadRequest", "request body is not valid JSON: " + message(e));
+          400, "malformed-json", "BadRequest", "request body is not valid JSON: " + message(e));
     } catch (Exception | StackOverflowError e) {
       return undecodable(body, e.toString());
     }
     String problem = envelopeProblem(review);
     if (problem != null) {
-      return invalid(400, "not_admission_review", "BadRequest", problem);
+      return invalid(400, "not-admission-review", "BadRequest", problem);
     }
     return review(review);
   }
@@ -222,16 +223,16 @@ final class AdmissionEndpoint {
     if (uid == null) {
       return invalid(
           400,
-          "not_admission_review",
+          "not-admission-review",
           "BadRequest",
           "request body is not an " + API_VERSION + " " + KIND + ": " + shorten(error));
     }
-    metrics.countReview("error", "undecodable_request", false);
+    metrics.countReview("error", "undecodable-request", false);
     return deny(uid, 400, "migrate-gate cannot decode this AdmissionReview: " + shorten(error));
   }
 
   private Reply internalError(String uid, String error) {
-    metrics.countReview("error", "internal_error", false);
+    metrics.countReview("error", Reasons.INTERNAL_ERROR, false);
     // A bug here repeats per request; one line a minute is enough to find it.
     long now = System.nanoTime();
     long last = lastInternalErrorLogNanos.get();

@@ -246,7 +246,7 @@ class GateHttpTest {
           "migrate_gate_admission_duration_seconds_bucket{le=\"0.0005\"}",
           "migrate_gate_admission_duration_seconds_count",
           "migrate_gate_admission_reviews_total{outcome=\"injected\"",
-          "migrate_gate_invalid_requests_total{code=\"400\",reason=\"malformed_json\"}",
+          "migrate_gate_invalid_requests_total{code=\"400\",reason=\"malformed-json\"}",
           "migrate_gate_serving_certificate_not_after_timestamp_seconds",
           "migrate_gate_tls_reloads_total{result=\"success\"}",
           "migrate_gate_inflight_reviews",
