@@ -15,7 +15,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -132,30 +131,13 @@ public final class CertsCli {
   }
 
   private int generate(GenerateRequest request) throws IOException {
-    List<String> dnsNames = new ArrayList<>(request.dnsNames());
-    CertificateAuthority ca;
     boolean reusingCa = request.caDir() != null;
-    if (reusingCa) {
-      ca = loadCa(request.caDir());
-      err.println(
-          "reusing CA '"
-              + ca.certificate().getSubjectX500Principal().getName()
-              + "' from "
-              + request.caDir()
-              + ", valid until "
-              + ca.notAfter());
-    } else {
+    if (!reusingCa) {
       refuseToReplaceCa(request.out());
-      ca = CertificateAuthority.generate(DEFAULT_CA_NAME, request.caValidity());
-      err.println("created CA '" + DEFAULT_CA_NAME + "', valid until " + ca.notAfter());
     }
-    IssuedCertificate serving;
-    try {
-      serving = ca.issueServing(dnsNames, request.ipAddresses(), request.validity());
-    } catch (IllegalArgumentException e) {
-      // Names were validated while parsing; what is left is an --ip/--dns value.
-      throw new UsageException(e.getMessage() + " (check --dns and --ip)");
-    }
+    CertificateAuthority ca = reusingCa ? loadCa(request.caDir()) : newCa(request.caValidity());
+    IssuedCertificate serving =
+        ca.issueServing(request.dnsNames(), request.ipAddresses(), request.validity());
     if (serving.notAfter().isBefore(Instant.now().plus(request.validity()).minusSeconds(60))) {
       err.println(
           "warning: the serving certificate expires with its CA at "
@@ -163,42 +145,96 @@ public final class CertsCli {
               + ", earlier than --validity asks; renew the CA before then");
     }
 
-    Path outDir = request.out();
-    createPrivateDirectory(outDir);
-    List<String> written = new ArrayList<>();
-    Path caCert = outDir.resolve(CA_CERT);
-    if (!reusingCa || !sameContent(caCert, ca.certificatePem())) {
-      if (reusingCa) {
-        refuseToReplaceCa(outDir);
-      }
-      writeFile(caCert, ca.certificatePem(), PUBLIC_FILE);
-      written.add(CA_CERT);
-    }
-    if (!reusingCa) {
-      writeFile(outDir.resolve(CA_KEY), ca.privateKeyPem(), SECRET_FILE);
-      written.add(CA_KEY + " (0600)");
-    }
-    writeFile(outDir.resolve(TLS_CERT), serving.certificatePem(), PUBLIC_FILE);
-    writeFile(outDir.resolve(TLS_KEY), serving.privateKeyPem(), SECRET_FILE);
-    written.add(TLS_CERT);
-    written.add(TLS_KEY + " (0600)");
+    List<String> written = write(request.out(), ca, reusingCa, serving);
 
     CertificateSummary summary = CertificateInspector.describe(serving.certificate());
-    err.println("wrote " + String.join(", ", written) + " to " + outDir);
+    err.println("wrote " + String.join(", ", written) + " to " + request.out());
     err.println(
         "serving certificate for "
             + String.join(", ", concat(summary.dnsNames(), summary.ipAddresses()))
             + ", valid until "
             + summary.notAfter());
     err.println("caBundle (base64 of " + CA_CERT + ") follows on stdout");
-    out.println(caBundle(ca.certificatePem()));
+    out.println(CaBundle.encode(ca.certificatePem()));
     out.flush();
     return OK;
   }
 
-  /** The value of a webhook configuration's {@code caBundle}: base64 of the CA PEM. */
-  static String caBundle(String caCertificatePem) {
-    return Base64.getEncoder().encodeToString(caCertificatePem.getBytes(StandardCharsets.US_ASCII));
+  private CertificateAuthority newCa(Duration validity) {
+    CertificateAuthority ca = CertificateAuthority.generate(DEFAULT_CA_NAME, validity);
+    err.println("created CA '" + DEFAULT_CA_NAME + "', valid until " + ca.notAfter());
+    return ca;
+  }
+
+  private CertificateAuthority loadCa(Path caDir) throws IOException {
+    Path certificate = caDir.resolve(CA_CERT);
+    Path key = caDir.resolve(CA_KEY);
+    for (Path file : List.of(certificate, key)) {
+      if (!Files.isRegularFile(file)) {
+        throw new UsageException(
+            "--ca-dir "
+                + caDir
+                + " has no "
+                + file.getFileName()
+                + "; point --ca-dir at a directory written by 'generate' (it holds "
+                + CA_CERT
+                + " and "
+                + CA_KEY
+                + ")");
+      }
+    }
+    CertificateAuthority ca;
+    try {
+      ca =
+          CertificateAuthority.fromPem(
+              Files.readString(certificate, StandardCharsets.US_ASCII),
+              Files.readString(key, StandardCharsets.US_ASCII));
+    } catch (PemException e) {
+      throw new PemException("--ca-dir " + caDir + ": " + e.getMessage(), e);
+    }
+    err.println(
+        "reusing CA '"
+            + ca.certificate().getSubjectX500Principal().getName()
+            + "' from "
+            + caDir
+            + ", valid until "
+            + ca.notAfter());
+    return ca;
+  }
+
+  /**
+   * Writes the files and returns their names. A reused CA's key stays where it is: one copy of a CA
+   * key is enough. Its certificate is copied, because it belongs in the Secret.
+   */
+  private static List<String> write(
+      Path outDir, CertificateAuthority ca, boolean reusingCa, IssuedCertificate serving)
+      throws IOException {
+    createPrivateDirectory(outDir);
+    List<String> written = new ArrayList<>();
+    Path caCert = outDir.resolve(CA_CERT);
+    if (!reusingCa) {
+      writeFile(caCert, ca.certificatePem(), PUBLIC_FILE);
+      writeFile(outDir.resolve(CA_KEY), ca.privateKeyPem(), SECRET_FILE);
+      written.add(CA_CERT);
+      written.add(CA_KEY + " (0600)");
+    } else if (!Files.exists(caCert)) {
+      writeFile(caCert, ca.certificatePem(), PUBLIC_FILE);
+      written.add(CA_CERT);
+    } else if (!Files.readString(caCert, StandardCharsets.US_ASCII).equals(ca.certificatePem())) {
+      throw new UsageException(
+          "--out "
+              + outDir
+              + " already holds a different CA certificate ("
+              + CA_CERT
+              + "); choose another --out directory, or pass --ca-dir "
+              + outDir
+              + " to reuse that CA");
+    }
+    writeFile(outDir.resolve(TLS_CERT), serving.certificatePem(), PUBLIC_FILE);
+    writeFile(outDir.resolve(TLS_KEY), serving.privateKeyPem(), SECRET_FILE);
+    written.add(TLS_CERT);
+    written.add(TLS_KEY + " (0600)");
+    return written;
   }
 
   private int inspect(List<String> args) throws IOException {
@@ -264,32 +300,6 @@ public final class CertsCli {
         : duration.toHours() + "h " + duration.toMinutesPart() + "m";
   }
 
-  private static CertificateAuthority loadCa(Path caDir) throws IOException {
-    Path certificate = caDir.resolve(CA_CERT);
-    Path key = caDir.resolve(CA_KEY);
-    for (Path file : List.of(certificate, key)) {
-      if (!Files.isRegularFile(file)) {
-        throw new UsageException(
-            "--ca-dir "
-                + caDir
-                + " has no "
-                + file.getFileName()
-                + "; point --ca-dir at a directory written by 'generate' (it holds "
-                + CA_CERT
-                + " and "
-                + CA_KEY
-                + ")");
-      }
-    }
-    try {
-      return CertificateAuthority.fromPem(
-          Files.readString(certificate, StandardCharsets.US_ASCII),
-          Files.readString(key, StandardCharsets.US_ASCII));
-    } catch (PemException e) {
-      throw new PemException("--ca-dir " + caDir + ": " + e.getMessage(), e);
-    }
-  }
-
   // A new CA silently replacing an existing one would break every caBundle that trusts the old.
   private static void refuseToReplaceCa(Path out) {
     for (String name : List.of(CA_CERT, CA_KEY)) {
@@ -306,11 +316,6 @@ public final class CertsCli {
     }
   }
 
-  private static boolean sameContent(Path file, String content) throws IOException {
-    return Files.isRegularFile(file)
-        && Files.readString(file, StandardCharsets.US_ASCII).equals(content);
-  }
-
   private static void createPrivateDirectory(Path directory) throws IOException {
     if (Files.isDirectory(directory)) {
       return;
@@ -323,9 +328,9 @@ public final class CertsCli {
   }
 
   /**
-   * Writes via a temporary file in the same directory that is created with its final permissions
-   * and then renamed into place, so a key is never readable by others, not even briefly, and a
-   * crash never leaves a half-written file under the final name.
+   * Writes via a temporary file in the same directory, created owner-only, given its final mode and
+   * then renamed into place: a key is never readable by others, not even briefly, and a crash never
+   * leaves a half-written file under the final name.
    */
   private static void writeFile(Path target, String content, Set<PosixFilePermission> permissions)
       throws IOException {

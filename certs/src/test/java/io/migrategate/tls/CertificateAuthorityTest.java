@@ -107,7 +107,7 @@ class CertificateAuthorityTest {
             ASN1OctetString.getInstance(
                     cert.getExtensionValue(Extension.authorityKeyIdentifier.getId()))
                 .getOctets());
-    assertArrayEquals(caKeyId, aki.getKeyIdentifier());
+    assertArrayEquals(caKeyId, aki.getKeyIdentifierObject().getOctets());
     assertNotEquals(null, subjectKeyId(cert));
   }
 
@@ -186,6 +186,42 @@ class CertificateAuthorityTest {
     assertEquals(List.of("*.svc.ns.svc"), summary.dnsNames());
     assertEquals(1, summary.ipAddresses().size());
     validate(leaf.certificate(), CA.certificate(), Instant.now());
+  }
+
+  @Test
+  void reloadedCaIssuesLeavesThatChainToTheStoredCertificate() throws Exception {
+    CertificateAuthority reloaded =
+        CertificateAuthority.fromPem(CA.certificatePem(), CA.privateKeyPem());
+
+    IssuedCertificate leaf =
+        reloaded.issueServing(List.of("svc.ns.svc"), List.of(), Duration.ofDays(1));
+
+    assertEquals(CA.certificate(), reloaded.certificate());
+    validate(leaf.certificate(), CA.certificate(), Instant.now());
+  }
+
+  @Test
+  void reloadRefusesMismatchedOrUnsuitableMaterial() {
+    CertificateAuthority other = CertificateAuthority.generate("other-ca", Duration.ofDays(1));
+    IssuedCertificate leaf = CA.issueServing(List.of("svc"), List.of(), Duration.ofDays(1));
+
+    assertPem(
+        "does not belong to CA certificate 'CN=migrate-gate-ca'",
+        () -> CertificateAuthority.fromPem(CA.certificatePem(), other.privateKeyPem()));
+    assertPem(
+        "is not a CA",
+        () -> CertificateAuthority.fromPem(leaf.certificatePem(), leaf.privateKeyPem()));
+    assertPem(
+        "CA certificate: expected exactly 1 certificate, found 2",
+        () -> CertificateAuthority.fromPem(leaf.chainPem(), CA.privateKeyPem()));
+    assertPem(
+        "CA private key: no private key block found",
+        () -> CertificateAuthority.fromPem(CA.certificatePem(), CA.certificatePem()));
+  }
+
+  private static void assertPem(String expected, org.junit.jupiter.api.function.Executable call) {
+    PemException e = assertThrows(PemException.class, call);
+    assertTrue(e.getMessage().contains(expected), () -> "message: " + e.getMessage());
   }
 
   private static void assertMessage(

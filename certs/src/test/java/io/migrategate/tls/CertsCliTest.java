@@ -133,7 +133,7 @@ class CertsCliTest {
     assertFalse(newLeaf.equals(oldLeaf), "serving certificate renewed");
     CertificateAuthorityTest.validate(
         Pem.readCertificate(newLeaf), Pem.readCertificate(caPem), Instant.now());
-    assertEquals(CertsCli.caBundle(caPem), renewed.out().strip());
+    assertEquals(CaBundle.encode(caPem), renewed.out().strip());
     assertTrue(renewed.err().contains("reusing CA"), renewed.err());
   }
 
@@ -162,6 +162,37 @@ class CertsCliTest {
     assertEquals(Files.readString(ca.resolve("ca.crt")), Files.readString(other.resolve("ca.crt")));
     assertFalse(Files.exists(other.resolve("ca.key")), "the CA key is not copied around");
     assertTrue(Files.exists(other.resolve("tls.key")));
+  }
+
+  @Test
+  void reusingACaIntoADirectoryHoldingAnotherCaIsRefused() throws Exception {
+    Path first = dir.resolve("first");
+    Path second = dir.resolve("second");
+    assertEquals(
+        CertsCli.OK,
+        run("generate", "--service", "gate", "--namespace", "ops", "--out", first.toString())
+            .exitCode());
+    assertEquals(
+        CertsCli.OK,
+        run("generate", "--service", "gate", "--namespace", "ops", "--out", second.toString())
+            .exitCode());
+    String secondTls = Files.readString(second.resolve("tls.crt"));
+
+    Result result =
+        run(
+            "generate",
+            "--service",
+            "gate",
+            "--namespace",
+            "ops",
+            "--ca-dir",
+            first.toString(),
+            "--out",
+            second.toString());
+
+    assertEquals(CertsCli.USAGE, result.exitCode());
+    assertTrue(result.err().contains("already holds a different CA certificate"), result.err());
+    assertEquals(secondTls, Files.readString(second.resolve("tls.crt")), "nothing overwritten");
   }
 
   @Test

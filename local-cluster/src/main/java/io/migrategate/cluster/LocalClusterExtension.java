@@ -1,12 +1,28 @@
 package io.migrategate.cluster;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import org.junit.jupiter.api.extension.ConditionEvaluationResult;
+import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
-/** Resolves {@link LocalCluster} and its admin {@link KubernetesClient} for test parameters. */
-public final class LocalClusterExtension implements ParameterResolver {
+/**
+ * Resolves {@link LocalCluster} and its admin {@link KubernetesClient} for test parameters, and
+ * disables cluster tests (saying why) when {@code -DskipClusterTests=true} was given.
+ */
+public final class LocalClusterExtension implements ParameterResolver, ExecutionCondition {
+
+  static final String SKIP_PROPERTY = "migrategate.skipClusterTests";
+
+  @Override
+  public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {
+    if (Boolean.getBoolean(SKIP_PROPERTY)) {
+      return ConditionEvaluationResult.disabled(
+          "cluster tests skipped: -DskipClusterTests=true was given (they need local-cluster/up)");
+    }
+    return ConditionEvaluationResult.enabled("the local control plane is used");
+  }
 
   @Override
   public boolean supportsParameter(ParameterContext parameter, ExtensionContext context) {

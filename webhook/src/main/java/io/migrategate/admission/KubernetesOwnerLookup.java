@@ -35,6 +35,13 @@ import org.slf4j.LoggerFactory;
 public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesOwnerLookup.class);
 
+  /**
+   * Bound of one direct GET. A Deployment's pod may need two (ReplicaSet, then Deployment), and
+   * both must fit in the webhook's {@code timeoutSeconds} (5 s in the shipped configuration) with
+   * room for the reply.
+   */
+  public static final Duration DEFAULT_LOOKUP_TIMEOUT = Duration.ofMillis(1500);
+
   private final KubernetesClient watchClient;
   private final KubernetesClient getClient;
   private final Map<String, Kind<?>> kinds = new LinkedHashMap<>();
@@ -136,8 +143,13 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
 
   private static LookupResult found(HasMetadata object) {
     ObjectMeta metadata = object.getMetadata();
-    Map<String, String> annotations =
-        metadata.getAnnotations() == null ? Map.of() : metadata.getAnnotations();
+    Map<String, String> annotations = new LinkedHashMap<>();
+    if (metadata.getAnnotations() != null) {
+      // Only the gate's own: the same answer whether it came from the compact cache or a GET.
+      metadata.getAnnotations().entrySet().stream()
+          .filter(e -> e.getKey().startsWith(GateAnnotations.PREFIX))
+          .forEach(e -> annotations.put(e.getKey(), e.getValue()));
+    }
     List<OwnerRef> owners =
         metadata.getOwnerReferences() == null
             ? List.of()

@@ -49,7 +49,7 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
       LOG.error("internal error reviewing uid={}", uid, e);
       reply = unableToDecide(Reasons.INTERNAL_ERROR, "internal error: " + e, 500);
     }
-    return new ReviewResult(envelope(uid, reply), reply.outcome, reply.reason, dryRun);
+    return new ReviewResult(envelope(uid, reply), reply.outcome(), reply.reason(), dryRun);
   }
 
   private Reply decide(AdmissionRequest request) {
@@ -143,28 +143,25 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
             WaiterContainer.container(config, spec, namespace, pod, tokenVolume),
             InitContainerPlacement.indexFor(pod.initContainers()),
             newVolume);
-    Reply reply = Reply.allow(Outcome.INJECTED, Reasons.INJECTED).withPatch(patch);
-    InitContainerPlacement.meshWarning(pod).ifPresent(reply.warnings::add);
-    return reply;
+    return Reply.allow(Outcome.INJECTED, Reasons.INJECTED)
+        .withPatch(patch)
+        .withWarning(InitContainerPlacement.meshWarning(pod));
   }
 
   private static Reply skipped(PodView pod, String reason, Optional<String> warning) {
-    Reply reply =
-        Reply.allow(Outcome.SKIPPED, reason)
-            .withPatch(PodPatchBuilder.status(pod, GateAnnotations.statusSkipped(reason)));
-    warning.ifPresent(reply.warnings::add);
-    return reply;
+    return Reply.allow(Outcome.SKIPPED, reason)
+        .withPatch(PodPatchBuilder.status(pod, GateAnnotations.statusSkipped(reason)))
+        .withWarning(warning);
   }
 
   /** An internal error: the failure policy decides, as for an owner lookup the gate cannot make. */
   private Reply unableToDecide(String reason, String message, int code) {
     if (config.failurePolicy() == FailurePolicy.FAIL_OPEN) {
-      Reply reply = Reply.allow(Outcome.ERROR, reason);
-      reply.warnings.add("migrate-gate admitted this object unchecked (fail-open): " + message);
-      return reply;
+      return Reply.allow(Outcome.ERROR, reason)
+          .withWarning(
+              Optional.of("migrate-gate admitted this object unchecked (fail-open): " + message));
     }
-    Reply reply = Reply.deny(reason, "migrate-gate: " + message, code);
-    return new Reply(Outcome.ERROR, reason, false, reply.status, null);
+    return Reply.deny(Outcome.ERROR, reason, "migrate-gate: " + message, code);
   }
 
   private static boolean isPodCreateTarget(AdmissionRequest request) {
@@ -194,16 +191,16 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
 
   private static AdmissionReview envelope(String uid, Reply reply) {
     AdmissionResponseBuilder response =
-        new AdmissionResponseBuilder().withUid(uid).withAllowed(reply.allowed);
-    if (reply.patch != null && !reply.patch.isEmpty()) {
-      byte[] json = reply.patch.toJson().toString().getBytes(StandardCharsets.UTF_8);
+        new AdmissionResponseBuilder().withUid(uid).withAllowed(reply.allowed());
+    if (reply.patch() != null && !reply.patch().isEmpty()) {
+      byte[] json = reply.patch().toJson().toString().getBytes(StandardCharsets.UTF_8);
       response.withPatchType("JSONPatch").withPatch(Base64.getEncoder().encodeToString(json));
     }
-    if (reply.status != null) {
-      response.withStatus(reply.status);
+    if (reply.status() != null) {
+      response.withStatus(reply.status());
     }
-    if (!reply.warnings.isEmpty()) {
-      response.withWarnings(reply.warnings);
+    if (!reply.warnings().isEmpty()) {
+      response.withWarnings(reply.warnings());
     }
     return new AdmissionReviewBuilder()
         .withApiVersion("admission.k8s.io/v1")
@@ -213,35 +210,38 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
   }
 
   /** The answer before it is wrapped in an AdmissionReview. */
-  private static final class Reply {
-    final Outcome outcome;
-    final String reason;
-    final boolean allowed;
-    final Status status;
-    final JsonPatch patch;
-    final List<String> warnings = new ArrayList<>();
-
-    Reply(Outcome outcome, String reason, boolean allowed, Status status, JsonPatch patch) {
-      this.outcome = outcome;
-      this.reason = reason;
-      this.allowed = allowed;
-      this.status = status;
-      this.patch = patch;
-    }
+  private record Reply(
+      Outcome outcome,
+      String reason,
+      boolean allowed,
+      Status status,
+      JsonPatch patch,
+      List<String> warnings) {
 
     static Reply allow(Outcome outcome, String reason) {
-      return new Reply(outcome, reason, true, null, null);
+      return new Reply(outcome, reason, true, null, null, List.of());
+    }
+
+    static Reply deny(Outcome outcome, String reason, String message, int code) {
+      Status status = new StatusBuilder().withCode(code).withMessage(message).build();
+      return new Reply(outcome, reason, false, status, null, List.of());
     }
 
     static Reply deny(String reason, String message, int code) {
-      Status status = new StatusBuilder().withCode(code).withMessage(message).build();
-      return new Reply(Outcome.DENIED, reason, false, status, null);
+      return deny(Outcome.DENIED, reason, message, code);
     }
 
     Reply withPatch(JsonPatch newPatch) {
-      Reply reply = new Reply(outcome, reason, allowed, status, newPatch);
-      reply.warnings.addAll(warnings);
-      return reply;
+      return new Reply(outcome, reason, allowed, status, newPatch, warnings);
+    }
+
+    Reply withWarning(Optional<String> warning) {
+      if (warning.isEmpty()) {
+        return this;
+      }
+      List<String> more = new ArrayList<>(warnings);
+      more.add(warning.get());
+      return new Reply(outcome, reason, allowed, status, patch, List.copyOf(more));
     }
   }
 }
