@@ -101,14 +101,14 @@ component_failed() {
   printf '[local-cluster] error: %s %s. Last lines of its log %s:\n' "$name" "$why" "$log_file" >&2
   [[ -f "$log_file" ]] && tail -n 15 "$log_file" | sed 's/^/    /' >&2
   if grep -qiE 'address already in use|bind: ' "$log_file" 2>/dev/null; then
-    printf '[local-cluster] hint: a port was taken between choosing and binding it; run local-cluster/up again.\n' >&2
+    printf '[local-cluster] hint: another process holds a port this component needs (bind error above); free it, or run local-cluster/up again to pick new random ports.\n' >&2
   fi
   return 1
 }
 
 apiserver_ready() {
   source "$STATE_DIR/ports.env"
-  curl -fsS --cacert "$STATE_DIR/pki/ca.crt" --cert "$STATE_DIR/pki/admin.crt" --key "$STATE_DIR/pki/admin.key" \
+  curl -fsS --max-time 3 --cacert "$STATE_DIR/pki/ca.crt" --cert "$STATE_DIR/pki/admin.crt" --key "$STATE_DIR/pki/admin.key" \
     "https://127.0.0.1:$APISERVER_PORT/readyz" >/dev/null
 }
 

@@ -109,7 +109,7 @@ public final class LocalCluster {
         .create();
     await(
         "ServiceAccount " + name + "/default created by kube-controller-manager",
-        Duration.ofSeconds(30),
+        Duration.ofSeconds(90),
         () -> client.serviceAccounts().inNamespace(name).withName("default").get() != null);
     return name;
   }

@@ -1,0 +1,168 @@
+package io.migrategate.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.migrategate.tls.CaBundle;
+import io.migrategate.tls.CertificateAuthority;
+import io.migrategate.tls.IssuedCertificate;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.Test;
+
+/** kube-apiserver calls a mutating webhook served on the host (127.0.0.1) over TLS. */
+@LocalClusterTest
+class WebhookCallClusterTest {
+
+  @Test
+  void apiServerCallsWebhookOnLoopbackAndStoresItsMutation(LocalCluster cluster) throws Exception {
+    KubernetesClient client = cluster.client();
+    String ns = cluster.createNamespace("webhook", Map.of());
+    CertificateAuthority ca = CertificateAuthority.generate("test-webhook-ca", Duration.ofHours(1));
+    IssuedCertificate leaf =
+        ca.issueServing(List.of("localhost"), List.of("127.0.0.1"), Duration.ofHours(1));
+    AtomicInteger calls = new AtomicInteger();
+
+    HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+    server.setHttpsConfigurator(new HttpsConfigurator(sslContext(leaf)));
+    server.createContext(
+        "/mutate",
+        exchange -> {
+          calls.incrementAndGet();
+          String review =
+              new String(exchange.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
+          byte[] reply = mutationReply(review).getBytes(StandardCharsets.UTF_8);
+          exchange.getResponseHeaders().add("Content-Type", "application/json");
+          exchange.sendResponseHeaders(200, reply.length);
+          exchange.getResponseBody().write(reply);
+          exchange.close();
+        });
+    server.start();
+    String webhookName = "test-webhook-" + ns;
+    try {
+      MutatingWebhookConfiguration config =
+          new MutatingWebhookConfigurationBuilder()
+              .withNewMetadata()
+              .withName(webhookName)
+              .endMetadata()
+              .addNewWebhook()
+              .withName("test.migrate-gate.io")
+              .withAdmissionReviewVersions("v1")
+              .withSideEffects("None")
+              .withFailurePolicy("Fail")
+              .withTimeoutSeconds(5)
+              .withNewClientConfig()
+              .withUrl("https://127.0.0.1:" + server.getAddress().getPort() + "/mutate")
+              .withCaBundle(CaBundle.encode(ca.certificatePem()))
+              .endClientConfig()
+              .withNewNamespaceSelector()
+              .addToMatchLabels("kubernetes.io/metadata.name", ns)
+              .endNamespaceSelector()
+              .addNewRule()
+              .withApiGroups("")
+              .withApiVersions("v1")
+              .withResources("pods")
+              .withOperations("CREATE")
+              .endRule()
+              .endWebhook()
+              .build();
+      client.admissionRegistration().v1().mutatingWebhookConfigurations().resource(config).create();
+
+      // The webhook configuration reaches the API server's admission chain asynchronously.
+      Pod stored = createPodUntilMutated(client, ns);
+      assertEquals(
+          "yes", stored.getMetadata().getAnnotations().get("test.migrate-gate.io/mutated"));
+      assertTrue(calls.get() >= 1, "the API server called the webhook");
+    } finally {
+      client
+          .admissionRegistration()
+          .v1()
+          .mutatingWebhookConfigurations()
+          .withName(webhookName)
+          .delete();
+      server.stop(0);
+    }
+  }
+
+  private static Pod createPodUntilMutated(KubernetesClient client, String ns) {
+    AtomicInteger attempt = new AtomicInteger();
+    Pod[] result = new Pod[1];
+    LocalCluster.await(
+        "a pod created in " + ns + " carries the webhook's annotation",
+        Duration.ofSeconds(30),
+        () -> {
+          String name = "probe-" + attempt.incrementAndGet();
+          Pod pod =
+              client
+                  .pods()
+                  .inNamespace(ns)
+                  .resource(
+                      new PodBuilder()
+                          .withNewMetadata()
+                          .withName(name)
+                          .endMetadata()
+                          .withNewSpec()
+                          .addNewContainer()
+                          .withName("app")
+                          .withImage("registry.example/app:1")
+                          .endContainer()
+                          .endSpec()
+                          .build())
+                  .create();
+          result[0] = pod;
+          Map<String, String> annotations = pod.getMetadata().getAnnotations();
+          return annotations != null && annotations.containsKey("test.migrate-gate.io/mutated");
+        });
+    return result[0];
+  }
+
+  private static final Pattern UID = Pattern.compile("\"uid\"\\s*:\\s*\"([^\"]+)\"");
+
+  /** Allows the pod and adds one annotation (the pod has none, so the patch creates the map). */
+  private static String mutationReply(String review) {
+    Matcher uid = UID.matcher(review);
+    String requestUid = uid.find() ? uid.group(1) : "";
+    String patch =
+        "[{\"op\":\"add\",\"path\":\"/metadata/annotations\",\"value\":{\"test.migrate-gate.io/mutated\":\"yes\"}}]";
+    return "{\"apiVersion\":\"admission.k8s.io/v1\",\"kind\":\"AdmissionReview\",\"response\":{\"uid\":\""
+        + requestUid
+        + "\",\"allowed\":true,\"patchType\":\"JSONPatch\",\"patch\":\""
+        + Base64.getEncoder().encodeToString(patch.getBytes(StandardCharsets.UTF_8))
+        + "\"}}";
+  }
+
+  private static SSLContext sslContext(IssuedCertificate leaf)
+      throws GeneralSecurityException, IOException {
+    KeyStore keyStore = KeyStore.getInstance("PKCS12");
+    keyStore.load(null, null);
+    char[] password = "test".toCharArray();
+    keyStore.setKeyEntry(
+        "leaf", leaf.privateKey(), password, new Certificate[] {leaf.certificate(), leaf.issuer()});
+    KeyManagerFactory keyManagers =
+        KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+    keyManagers.init(keyStore, password);
+    SSLContext context = SSLContext.getInstance("TLS");
+    context.init(keyManagers.getKeyManagers(), null, null);
+    return context;
+  }
+}

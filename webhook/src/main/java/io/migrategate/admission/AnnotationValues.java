@@ -1,0 +1,55 @@
+package io.migrategate.admission;
+
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The value rules of {@code migrate.io/inject}, {@code migrate.io/timeout} and {@code
+ * migrate.io/revision} ({@link JobReference} holds the rule of {@code migrate.io/job}). A value
+ * that breaks a rule is denied at admission so the mistake shows at deploy time.
+ */
+final class AnnotationValues {
+  /** The waiter's duration grammar: one or more {@code <digits><unit>}, units ms, s, m, h, d. */
+  private static final Pattern DURATION = Pattern.compile("(?:[0-9]+(?:ms|s|m|h|d))+");
+
+  private static final Pattern NON_ZERO_DIGIT = Pattern.compile(".*[1-9].*");
+
+  static final String INJECT_RULE = "must be \"true\" or \"false\"";
+  static final String TIMEOUT_RULE =
+      "must be a positive duration such as 90s, 10m, 1h or 1h30m (units ms, s, m, h, d)";
+  static final String REVISION_RULE = "must not be empty";
+
+  private AnnotationValues() {}
+
+  /** {@code false} only for an explicit opt-out; absent means "not opted out". */
+  static Optional<Boolean> inject(String value) throws InvalidAnnotationException {
+    if (value == null) {
+      return Optional.empty();
+    }
+    return switch (value) {
+      case "true" -> Optional.of(true);
+      case "false" -> Optional.of(false);
+      default -> throw new InvalidAnnotationException(GateAnnotations.INJECT, value, INJECT_RULE);
+    };
+  }
+
+  static Optional<String> timeout(String value) throws InvalidAnnotationException {
+    if (value == null) {
+      return Optional.empty();
+    }
+    if (!DURATION.matcher(value).matches() || !NON_ZERO_DIGIT.matcher(value).matches()) {
+      throw new InvalidAnnotationException(GateAnnotations.TIMEOUT, value, TIMEOUT_RULE);
+    }
+    return Optional.of(value);
+  }
+
+  static Optional<String> revision(String value) throws InvalidAnnotationException {
+    if (value == null) {
+      return Optional.empty();
+    }
+    if (value.isBlank()) {
+      throw new InvalidAnnotationException(GateAnnotations.REVISION, value, REVISION_RULE);
+    }
+    return Optional.of(value);
+  }
+}

@@ -1,0 +1,30 @@
+package io.migrategate.admission;
+
+/** The annotations the gate reads and writes (documented in docs/annotations.md). */
+public final class GateAnnotations {
+  /** Prefix of every gate annotation; the owner cache keeps only these. */
+  public static final String PREFIX = "migrate.io/";
+
+  /** Job name or comma-separated list of Job names to wait for. */
+  public static final String JOB = "migrate.io/job";
+
+  /** {@code "false"} opts a pod or workload out; {@code "true"} is accepted and changes nothing. */
+  public static final String INJECT = "migrate.io/inject";
+
+  /** Optional revision the Job must carry in its own {@code migrate.io/revision}. */
+  public static final String REVISION = "migrate.io/revision";
+
+  /** Optional waiter timeout, e.g. {@code 10m}. */
+  public static final String TIMEOUT = "migrate.io/timeout";
+
+  /** Written by the gate on the pod: {@code injected} or {@code skipped: <reason>}. */
+  public static final String STATUS = "migrate.io/status";
+
+  public static final String STATUS_INJECTED = "injected";
+
+  public static String statusSkipped(String reason) {
+    return "skipped: " + reason;
+  }
+
+  private GateAnnotations() {}
+}

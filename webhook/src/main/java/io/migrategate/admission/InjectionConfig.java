@@ -1,0 +1,82 @@
+package io.migrategate.admission;
+
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * How the gate injects {@code migrate-wait} and where it never does.
+ *
+ * @param waiterImage image of the waiter ({@code --waiter-image})
+ * @param resources requests and limits of the injected container
+ * @param failurePolicy answer when a needed owner lookup cannot be made
+ * @param gateNamespace the gate's own namespace: its pods are never touched
+ * @param excludedNamespaces further namespaces whose pods are never touched
+ * @param runAsUser numeric UID of the waiter unless the pod sets a non-root one at pod level
+ */
+public record InjectionConfig(
+    String waiterImage,
+    WaiterResources resources,
+    FailurePolicy failurePolicy,
+    String gateNamespace,
+    Set<String> excludedNamespaces,
+    long runAsUser) {
+
+  /** Namespaces a gate never touches, whatever its configuration says. */
+  public static final Set<String> SYSTEM_NAMESPACES =
+      Set.of("kube-system", "kube-public", "kube-node-lease");
+
+  /**
+   * Requests and limits sized to the waiter. The one place these numbers live.
+   *
+   * <p>TODO(lead): placeholders until the waiter's measured footprint is reported.
+   */
+  public static final WaiterResources DEFAULT_RESOURCES =
+      new WaiterResources("10m", "48Mi", "500m", "96Mi");
+
+  /** The conventional non-root UID of distroless images. */
+  public static final long DEFAULT_RUN_AS_USER = 65532L;
+
+  public InjectionConfig {
+    if (waiterImage == null || waiterImage.isBlank()) {
+      throw new IllegalArgumentException("the waiter image is required (--waiter-image)");
+    }
+    Objects.requireNonNull(resources, "resources");
+    Objects.requireNonNull(failurePolicy, "failurePolicy");
+    if (gateNamespace == null || gateNamespace.isBlank()) {
+      throw new IllegalArgumentException("the gate's own namespace is required");
+    }
+    if (runAsUser <= 0) {
+      throw new IllegalArgumentException(
+          "the waiter's runAsUser must be a non-root UID (> 0), got " + runAsUser);
+    }
+    excludedNamespaces = Set.copyOf(excludedNamespaces);
+  }
+
+  /** Defaults: fail-closed, {@link #DEFAULT_RESOURCES}, system namespaces excluded, UID 65532. */
+  public static InjectionConfig defaults(String waiterImage, String gateNamespace) {
+    return new InjectionConfig(
+        waiterImage,
+        DEFAULT_RESOURCES,
+        FailurePolicy.FAIL_CLOSED,
+        gateNamespace,
+        SYSTEM_NAMESPACES,
+        DEFAULT_RUN_AS_USER);
+  }
+
+  public InjectionConfig withResources(WaiterResources newResources) {
+    return new InjectionConfig(
+        waiterImage, newResources, failurePolicy, gateNamespace, excludedNamespaces, runAsUser);
+  }
+
+  public InjectionConfig withFailurePolicy(FailurePolicy newPolicy) {
+    return new InjectionConfig(
+        waiterImage, resources, newPolicy, gateNamespace, excludedNamespaces, runAsUser);
+  }
+
+  /** Whether pods of {@code namespace} are never touched. */
+  public boolean isExcluded(String namespace) {
+    return gateNamespace.equals(namespace)
+        || SYSTEM_NAMESPACES.contains(namespace)
+        || excludedNamespaces.contains(namespace);
+  }
+}

@@ -1,0 +1,17 @@
+package io.migrategate.admission;
+
+/**
+ * Reads the metadata of a pod's owning workload. Implementations answer from a cache when they can
+ * and ask the API server otherwise; they never throw, a lookup they cannot make is {@link
+ * LookupResult.Failed}.
+ */
+public interface OwnerLookup {
+
+  /** Metadata of the object {@code owner} names, in {@code namespace}. */
+  LookupResult lookup(String namespace, OwnerRef owner);
+
+  /** For a gate started without API access: every lookup fails, reviews follow the policy. */
+  static OwnerLookup unavailable(String why) {
+    return (namespace, owner) -> new LookupResult.Failed(why);
+  }
+}

@@ -1,0 +1,167 @@
+package io.migrategate.admission;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+
+class KubernetesOwnerLookupTest {
+  private static final Duration TIMEOUT = Duration.ofSeconds(2);
+
+  static ReplicaSet replicaSet(String name, String uid) {
+    return new ReplicaSetBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .withNamespace("shop")
+        .withUid(uid)
+        .withAnnotations(
+            Map.of(
+                "migrate.io/job", "migrate",
+                "kubectl.kubernetes.io/last-applied-configuration", "{\"huge\":true}"))
+        .addNewOwnerReference()
+        .withApiVersion("apps/v1")
+        .withKind("Deployment")
+        .withName("web")
+        .withUid("uid-web")
+        .withController(true)
+        .endOwnerReference()
+        .endMetadata()
+        .withNewSpec()
+        .withNewSelector()
+        .addToMatchLabels("app", "web")
+        .endSelector()
+        .withNewTemplate()
+        .withNewMetadata()
+        .addToLabels("app", "web")
+        .endMetadata()
+        .withNewSpec()
+        .addNewContainer()
+        .withName("app")
+        .withImage("web:1")
+        .endContainer()
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  static void await(String what, Duration timeout, java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
+    Instant deadline = Instant.now().plus(timeout);
+    while (!condition.getAsBoolean()) {
+      if (Instant.now().isAfter(deadline)) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Nested
+  @EnableKubernetesMockClient(crud = true)
+  class FromCache {
+    KubernetesClient client;
+
+    @Test
+    void answersFromTheCacheKeepingOnlyGateAnnotations() throws Exception {
+      // The API server (here the mock) assigns the uid.
+      String uid = client.resource(replicaSet("web-1", "uid-1")).create().getMetadata().getUid();
+      try (KubernetesOwnerLookup lookup =
+          KubernetesOwnerLookup.start(client.getConfiguration(), TIMEOUT)) {
+        await("owner caches synced", Duration.ofSeconds(10), lookup::hasSynced);
+        LookupResult result =
+            lookup.lookup("shop", new OwnerRef("apps/v1", "ReplicaSet", "web-1", uid, true));
+        LookupResult.Found found = assertInstanceOf(LookupResult.Found.class, result);
+        assertEquals(Map.of("migrate.io/job", "migrate"), found.annotations());
+        assertEquals("Deployment/web", found.ownerReferences().get(0).toString());
+        assertTrue(found.ownerReferences().get(0).controller());
+        assertEquals(new KubernetesOwnerLookup.Stats(1, 0, 0), lookup.stats());
+      }
+    }
+
+    @Test
+    void anObjectThatReusesTheNameIsNotTheOwner() throws Exception {
+      client.resource(replicaSet("web-2", "uid-new")).create();
+      try (KubernetesOwnerLookup lookup =
+          KubernetesOwnerLookup.start(client.getConfiguration(), TIMEOUT)) {
+        await("owner caches synced", Duration.ofSeconds(10), lookup::hasSynced);
+        LookupResult result =
+            lookup.lookup("shop", new OwnerRef("apps/v1", "ReplicaSet", "web-2", "uid-old", true));
+        assertInstanceOf(LookupResult.NotFound.class, result);
+      }
+    }
+  }
+
+  @Nested
+  @EnableKubernetesMockClient
+  class FromApi {
+    KubernetesMockServer server;
+    KubernetesClient client;
+
+    @Test
+    void aCacheMissIsAskedDirectly() {
+      // No list expectation: the caches never sync, every lookup is a GET.
+      server
+          .expect()
+          .get()
+          .withPath("/apis/apps/v1/namespaces/shop/replicasets/web-3")
+          .andReturn(200, replicaSet("web-3", "uid-3"))
+          .always();
+      server
+          .expect()
+          .get()
+          .withPath("/apis/apps/v1/namespaces/shop/statefulsets/db")
+          .andReturn(403, "forbidden")
+          .always();
+      try (KubernetesOwnerLookup lookup =
+          KubernetesOwnerLookup.start(client.getConfiguration(), TIMEOUT)) {
+        assertInstanceOf(
+            LookupResult.Found.class,
+            lookup.lookup("shop", new OwnerRef("apps/v1", "ReplicaSet", "web-3", "uid-3", true)));
+        assertInstanceOf(
+            LookupResult.NotFound.class,
+            lookup.lookup("shop", new OwnerRef("apps/v1", "ReplicaSet", "gone", "", true)));
+        LookupResult.Failed forbidden =
+            assertInstanceOf(
+                LookupResult.Failed.class,
+                lookup.lookup("shop", new OwnerRef("apps/v1", "StatefulSet", "db", "", true)));
+        assertTrue(forbidden.cause().contains("get/list/watch"), forbidden.cause());
+        assertEquals(3, lookup.stats().apiGets());
+      }
+    }
+  }
+
+  @Test
+  void anUnreachableApiServerFailsFastInsteadOfHanging() throws Exception {
+    int closedPort;
+    try (ServerSocket socket = new ServerSocket(0)) {
+      closedPort = socket.getLocalPort();
+    }
+    Config config =
+        new ConfigBuilder(Config.empty())
+            .withMasterUrl("https://127.0.0.1:" + closedPort)
+            .withTrustCerts(true)
+            .build();
+    try (KubernetesOwnerLookup lookup = KubernetesOwnerLookup.start(config, TIMEOUT)) {
+      Instant start = Instant.now();
+      LookupResult result =
+          lookup.lookup("shop", new OwnerRef("apps/v1", "ReplicaSet", "web-4", "uid-4", true));
+      Duration took = Duration.between(start, Instant.now());
+      assertInstanceOf(LookupResult.Failed.class, result);
+      assertTrue(took.compareTo(TIMEOUT.plusSeconds(1)) < 0, "took " + took);
+      assertTrue(!lookup.hasSynced());
+    }
+  }
+}
