@@ -359,10 +359,12 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
     for (X509Certificate trustedCa : trustedNow) {
       trustedSince.putIfAbsent(trustedCa, now);
     }
-    String difference =
-        ca == null
-            ? "CA not known yet"
-            : seen.differenceFrom(ca.trusted(), now, config.expiredCaGrace());
+    if (ca == null) {
+      // Nothing to compare with yet (no patch was tried either); the CA step reports why.
+      bundleDifference = "CA not known yet";
+      return;
+    }
+    String difference = seen.differenceFrom(ca.trusted(), now, config.expiredCaGrace());
     if (!Objects.equals(difference, bundleDifference)) {
       if (difference == null) {
         log.info(

@@ -129,6 +129,65 @@ class SelfManagedTlsClusterTest {
   }
 
   /**
+   * Least privilege without the optional create rule and without the manifests' empty Secret: the
+   * gate says exactly what is missing, and recovers without restart once the Secret exists.
+   */
+  @Test
+  void aMissingSecretWithoutCreateRightsIsReportedAndRecoveredFrom(LocalCluster cluster)
+      throws Exception {
+    RecordingLog log = new RecordingLog("gate");
+    try (WebhookScene scene = new WebhookScene(cluster, "tls-norbac");
+        GateIdentity identity =
+            new GateIdentity(
+                scene.admin,
+                scene.gateNamespace,
+                WebhookScene.CA_SECRET,
+                scene.webhookConfigurationName,
+                false)) {
+      scene.createWebhookConfiguration("https://127.0.0.1:9/unused", null);
+      SelfManagedTlsConfig config =
+          scene.config(Duration.ofHours(1), Duration.ofMinutes(10), Duration.ofSeconds(1));
+      try (SelfManagedTls tls = SelfManagedTls.start(identity.newClient(), config, log)) {
+        TlsUnavailableException error =
+            assertThrows(
+                TlsUnavailableException.class,
+                () -> tls.awaitServingCertificate(Duration.ofSeconds(5)));
+        assertTrue(
+            error
+                .getMessage()
+                .contains(
+                    "forbidden to create Secret "
+                        + scene.gateNamespace
+                        + "/migrate-gate-ca: grant create on secrets in namespace "
+                        + scene.gateNamespace
+                        + ", or apply the manifests, which create the Secret empty"),
+            error.getMessage());
+        assertTrue(
+            tls.status()
+                .readyzLines()
+                .startsWith("[-]tls-serving no serving certificate yet: forbidden"));
+
+        scene
+            .admin
+            .secrets()
+            .inNamespace(scene.gateNamespace)
+            .resource(
+                new SecretBuilder()
+                    .withNewMetadata()
+                    .withName(WebhookScene.CA_SECRET)
+                    .endMetadata()
+                    .build())
+            .create();
+        ServingLeaf leaf = tls.awaitServingCertificate(WAIT);
+        assertEquals(storedCa(scene).signerCertificate(), leaf.issuer());
+        await("ready after the fix", WAIT, () -> tls.status().ready());
+        assertEquals(1, log.count("tls step failed, retrying"), "logged once, not per retry");
+        assertEquals(1, log.count("tls recovered"));
+      }
+    }
+  }
+
+  /**
    * Two replicas start at the same instant, three times over: on a namespace without the Secret
    * (the gate may create it) and on the manifests' empty Secret (the gate may only update it).
    */
