@@ -75,6 +75,13 @@ public final class CachingTokenReviewer implements TokenReviewer {
       return running.join();
     }
     try {
+      // A review that finished between the lookup above and taking the lead is in the cache now.
+      Cached finished = cache.get(key);
+      if (finished != null && finished.expiresAtNanos - nanoTime.getAsLong() > 0) {
+        hits.increment();
+        mine.complete(finished.result);
+        return finished.result;
+      }
       reviews.increment();
       Result result = delegate.review(token);
       remember(key, result, nanoTime.getAsLong());
