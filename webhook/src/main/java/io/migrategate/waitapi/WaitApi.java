@@ -200,7 +200,7 @@ public final class WaitApi {
         connection.shutdownHandler(
             v -> {
               if (!finished) {
-                write(notice("gate_stopping", "the gate is shutting down; reconnect"));
+                write(notice("stopping", "the gate is shutting down; reconnect"));
                 finish(true);
               }
             });
