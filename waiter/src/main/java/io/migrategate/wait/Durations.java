@@ -1,7 +1,6 @@
 package io.migrategate.wait;
 
 import java.time.Duration;
-import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -18,7 +17,7 @@ final class Durations {
    * @throws IllegalArgumentException when the text is not such a duration
    */
   static Duration parse(String text) {
-    String trimmed = text.trim().toLowerCase(Locale.ROOT);
+    String trimmed = text.trim().toLowerCase(java.util.Locale.ROOT);
     if (!WHOLE.matcher(trimmed).matches()) {
       throw new IllegalArgumentException("not a duration: \"" + text + "\"");
     }
@@ -43,7 +42,9 @@ final class Durations {
   static String format(Duration duration) {
     long millis = Math.max(0, duration.toMillis());
     if (millis < 10_000) {
-      return String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
+      // by hand: String.format would load the locale machinery on the exit path
+      long tenths = (millis + 50) / 100;
+      return tenths / 10 + "." + tenths % 10 + " s";
     }
     long seconds = millis / 1000;
     if (seconds < 120) {

@@ -1,38 +1,65 @@
 package io.migrategate.wait;
 
+import java.io.BufferedReader;
+import java.io.Closeable;
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.net.HttpURLConnection;
+import java.net.Proxy;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.stream.Collectors;
-import java.util.stream.Stream;
+import javax.net.ssl.HttpsURLConnection;
 
 /**
- * The two API calls the waiter makes, over the JDK HTTP client: GET one object, and WATCH a
- * collection as a stream of JSON lines.
+ * The two API calls the waiter makes: GET one object, and WATCH a collection as a stream of JSON
+ * lines. Plain blocking HTTPS ({@link HttpsURLConnection}) on the caller's thread: fewer classes to
+ * load than {@code java.net.http}, no selector thread, and {@link #close()} can cut every open
+ * connection, so that no thread sits in a native read when the JVM exits (the JVM waits up to 300
+ * ms for such threads at exit; see docs/benchmarks/waiter.md).
  */
-final class KubeApi {
+final class KubeApi implements Closeable {
   static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(5);
   static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
 
   private final ApiAccess access;
-  private final HttpClient http;
+  private final ClosableSockets sockets;
+  private volatile boolean closed;
 
   /** A response with its body read. */
   record Response(int status, String body) {}
 
+  /** An open watch: its status, and for a 200 the event lines; close it when done. */
+  final class Watch implements Closeable {
+    private final HttpURLConnection connection;
+    private final int status;
+    private final BufferedReader lines;
+
+    private Watch(HttpURLConnection connection, int status, BufferedReader lines) {
+      this.connection = connection;
+      this.status = status;
+      this.lines = lines;
+    }
+
+    int status() {
+      return status;
+    }
+
+    /** The next event line, or null when the server ended the watch. */
+    String nextLine() throws IOException {
+      return lines.readLine();
+    }
+
+    @Override
+    public void close() {
+      connection.disconnect();
+    }
+  }
+
   KubeApi(ApiAccess access) {
     this.access = access;
-    this.http =
-        HttpClient.newBuilder()
-            .sslContext(access.sslContext())
-            // one connection per watch is fine for a handful of Jobs, and HTTP/1.1 keeps
-            // reconnects after an API server restart simple
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(CONNECT_TIMEOUT)
-            .build();
+    this.sockets = new ClosableSockets(access.sslContext().getSocketFactory());
   }
 
   ApiAccess access() {
@@ -40,39 +67,65 @@ final class KubeApi {
   }
 
   /** GET {@code path} (with query), body read as text. */
-  Response get(String path) throws IOException, InterruptedException {
-    HttpResponse<String> response = http.send(request(path), HttpResponse.BodyHandlers.ofString());
-    return new Response(response.statusCode(), response.body());
+  Response get(String path) throws IOException {
+    HttpURLConnection connection = open(path, REQUEST_TIMEOUT);
+    int status = connection.getResponseCode();
+    return new Response(
+        status, read(status < 400 ? connection.getInputStream() : connection.getErrorStream()));
   }
 
   /**
-   * Starts a watch on {@code path}; returns once the response headers are in. The caller reads (and
-   * closes) the lines of a 200; other statuses carry a Status object as body.
+   * Starts a watch on {@code path}; returns once the response headers are in. A read blocking
+   * longer than {@code idleTimeout} fails with an IOException (a dead connection).
    */
-  HttpResponse<Stream<String>> watch(String path) throws IOException, InterruptedException {
-    return http.send(request(path), HttpResponse.BodyHandlers.ofLines());
-  }
-
-  /** The body of a non-200 watch response. */
-  static String bodyOf(HttpResponse<Stream<String>> response) {
-    try (Stream<String> lines = response.body()) {
-      return lines.collect(Collectors.joining("\n"));
-    } catch (RuntimeException e) {
-      return "";
+  Watch watch(String path, Duration idleTimeout) throws IOException {
+    HttpURLConnection connection = open(path, idleTimeout);
+    try {
+      int status = connection.getResponseCode();
+      InputStream body = status < 400 ? connection.getInputStream() : connection.getErrorStream();
+      BufferedReader lines =
+          new BufferedReader(
+              new InputStreamReader(
+                  body == null ? InputStream.nullInputStream() : body, StandardCharsets.UTF_8));
+      return new Watch(connection, status, lines);
+    } catch (IOException | RuntimeException e) {
+      connection.disconnect();
+      throw e;
     }
   }
 
-  private HttpRequest request(String path) {
-    HttpRequest.Builder builder =
-        HttpRequest.newBuilder(URI.create(access.server() + path))
-            .timeout(REQUEST_TIMEOUT)
-            .header("Accept", "application/json")
-            .header("User-Agent", "migrate-gate-waiter")
-            .GET();
+  /** Cuts every open connection; blocked reads fail at once. Never blocks. */
+  @Override
+  public void close() {
+    closed = true;
+    sockets.closeAll();
+  }
+
+  private HttpURLConnection open(String path, Duration readTimeout) throws IOException {
+    if (closed) {
+      throw new IOException("closed");
+    }
+    // The API server is reached directly, never through an HTTP proxy.
+    HttpsURLConnection connection =
+        (HttpsURLConnection) new URL(access.server() + path).openConnection(Proxy.NO_PROXY);
+    connection.setSSLSocketFactory(sockets);
+    connection.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
+    connection.setReadTimeout((int) readTimeout.toMillis());
+    connection.setRequestProperty("Accept", "application/json");
+    connection.setRequestProperty("User-Agent", "migrate-gate-waiter");
     String token = access.bearerToken().get();
     if (token != null && !token.isEmpty()) {
-      builder.header("Authorization", "Bearer " + token);
+      connection.setRequestProperty("Authorization", "Bearer " + token);
     }
-    return builder.build();
+    return connection;
+  }
+
+  private static String read(InputStream body) throws IOException {
+    if (body == null) {
+      return "";
+    }
+    try (InputStream in = body) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
   }
 }

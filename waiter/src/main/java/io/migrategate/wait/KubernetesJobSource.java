@@ -1,21 +1,19 @@
 package io.migrategate.wait;
 
-import com.fasterxml.jackson.databind.JsonNode;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
 import java.net.URLEncoder;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Follows Jobs through the Kubernetes API with the pod's own credentials (direct mode): GET the
@@ -31,6 +29,9 @@ final class KubernetesJobSource implements JobSource {
   static final Duration POLL_INTERVAL = Duration.ofSeconds(5);
   static final Duration RECONNECT_INITIAL = Duration.ofMillis(100);
   static final Duration RECONNECT_MAX = Duration.ofSeconds(5);
+
+  /** A watch that stays silent this long past its timeoutSeconds is a dead connection. */
+  static final Duration WATCH_IDLE_GRACE = Duration.ofSeconds(30);
 
   /** How long a 401/403 is retried when access worked before (an API server restarting). */
   static final Duration DENIED_GRACE = Duration.ofSeconds(30);
@@ -53,9 +54,11 @@ final class KubernetesJobSource implements JobSource {
     follower.start();
   }
 
+  /** Stops at once: cuts the connections (no thread left in a blocking read) and the followers. */
   @Override
   public void close() {
     closed = true;
+    api.close();
     followers.forEach(Thread::interrupt);
   }
 
@@ -97,6 +100,9 @@ final class KubernetesJobSource implements JobSource {
           try {
             response = api.get(jobPath);
           } catch (IOException | UncheckedIOException e) {
+            if (closed) {
+              return;
+            }
             lost(e);
             Thread.sleep(backoff.next().toMillis());
             continue;
@@ -118,9 +124,9 @@ final class KubernetesJobSource implements JobSource {
             events.accept(new JobEvent.Missing(job));
           } else if (status == HttpURLConnection.HTTP_OK) {
             restored();
-            JsonNode object = JobJson.tree(response.body());
-            resourceVersion = object.path("metadata").path("resourceVersion").asText(null);
-            events.accept(new JobEvent.Observed(job, JobJson.job(object)));
+            Job object = JobJson.job(JobJson.object(response.body()));
+            resourceVersion = object.getMetadata().getResourceVersion();
+            events.accept(new JobEvent.Observed(job, object));
           } else {
             lost(new IOException("HTTP " + status + " " + statusMessage(response.body())));
             Thread.sleep(backoff.next().toMillis());
@@ -164,48 +170,39 @@ final class KubernetesJobSource implements JobSource {
      * Watches from {@code resourceVersion}; without one (the Job did not exist) from "now", which
      * starts with the current state, so a Job created since the GET is not missed.
      */
-    private WatchEnd watch(String resourceVersion) throws InterruptedException {
+    private WatchEnd watch(String resourceVersion) {
+      int timeoutSeconds = 240 + ThreadLocalRandom.current().nextInt(120);
       StringBuilder path =
           new StringBuilder(collectionPath)
               .append("?watch=true&allowWatchBookmarks=true&fieldSelector=")
               .append(URLEncoder.encode("metadata.name=" + job, StandardCharsets.UTF_8))
-              // the server ends the watch after this; a fresh GET then also catches a
-              // half-open connection
+              // the server ends the watch after this; the fresh GET that follows also catches a
+              // connection that died without a word
               .append("&timeoutSeconds=")
-              .append(240 + ThreadLocalRandom.current().nextInt(120));
+              .append(timeoutSeconds);
       if (resourceVersion != null) {
         path.append("&resourceVersion=")
             .append(URLEncoder.encode(resourceVersion, StandardCharsets.UTF_8));
       }
-      HttpResponse<Stream<String>> response;
-      try {
-        response = api.watch(path.toString());
-      } catch (IOException | UncheckedIOException e) {
-        lost(e);
-        return WatchEnd.DISCONNECTED;
-      }
-      int status = response.statusCode();
-      if (status != HttpURLConnection.HTTP_OK) {
-        KubeApi.bodyOf(response);
-        return switch (status) {
-          case HttpURLConnection.HTTP_FORBIDDEN -> WatchEnd.WATCH_FORBIDDEN;
-          case HttpURLConnection.HTTP_GONE -> WatchEnd.RELIST;
-          default -> WatchEnd.DISCONNECTED;
-        };
-      }
-      try (Stream<String> lines = response.body()) {
-        Iterator<String> it = lines.iterator();
-        while (it.hasNext()) {
-          String line = it.next();
+      try (KubeApi.Watch watch =
+          api.watch(path.toString(), Duration.ofSeconds(timeoutSeconds).plus(WATCH_IDLE_GRACE))) {
+        int status = watch.status();
+        if (status != HttpURLConnection.HTTP_OK) {
+          return switch (status) {
+            case HttpURLConnection.HTTP_FORBIDDEN -> WatchEnd.WATCH_FORBIDDEN;
+            case HttpURLConnection.HTTP_GONE -> WatchEnd.RELIST;
+            default -> WatchEnd.DISCONNECTED;
+          };
+        }
+        for (String line = watch.nextLine(); line != null; line = watch.nextLine()) {
           if (line.isBlank()) {
             continue;
           }
-          JsonNode event = JobJson.tree(line);
-          String type = event.path("type").asText();
-          JsonNode object = event.path("object");
-          switch (type) {
+          Map<String, Object> event = JobJson.object(line);
+          switch (String.valueOf(event.get("type"))) {
             case "ADDED", "MODIFIED" ->
-                events.accept(new JobEvent.Observed(job, JobJson.job(object)));
+                events.accept(
+                    new JobEvent.Observed(job, JobJson.job(JobJson.map(event.get("object")))));
             case "DELETED" -> events.accept(new JobEvent.Missing(job));
             case "BOOKMARK" -> {}
             default -> {
@@ -215,7 +212,7 @@ final class KubernetesJobSource implements JobSource {
           }
         }
         return WatchEnd.RELIST;
-      } catch (UncheckedIOException e) {
+      } catch (IOException | UncheckedIOException e) {
         if (closed) {
           return WatchEnd.RELIST;
         }
@@ -318,8 +315,8 @@ final class KubernetesJobSource implements JobSource {
   /** The message of a Status body, or the body itself when it is not one. */
   static String statusMessage(String body) {
     try {
-      JsonNode message = JobJson.tree(body).path("message");
-      return message.isTextual() ? message.asText() : body;
+      String message = JobJson.text(JobJson.object(body), "message");
+      return message != null ? message : body;
     } catch (IllegalArgumentException e) {
       return body;
     }

@@ -66,7 +66,6 @@ public final class WaiterMain {
       log.error(null, "config_error", e.getMessage());
       return Exit.of(ExitCode.USAGE, e.getMessage());
     }
-    // No close on the way out: System.exit follows, and stopping the HTTP client only delays it.
     try {
       return new Waiter(config, source, log, System::nanoTime).await();
     } catch (InterruptedException e) {
@@ -76,6 +75,10 @@ public final class WaiterMain {
       String reason = "internal error: " + e;
       log.error(null, "internal_error", reason);
       return Exit.of(ExitCode.INTERNAL_ERROR, reason);
+    } finally {
+      // Does not wait for anything: it cuts the connections, so that no thread is left in a
+      // native read, which would hold up the JVM's exit by 300 ms.
+      source.close();
     }
   }
 

@@ -24,7 +24,7 @@ class JobJsonTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("jobs")
   void projectionKeepsEverythingTheVerdictReads(String situation, Job job) {
-    Job projected = JobJson.job(JobJson.tree(SERIALIZATION.asJson(job)));
+    Job projected = JobJson.job(JobJson.object(SERIALIZATION.asJson(job)));
     assertEquals(JobVerdict.of(job, null), JobVerdict.of(projected, null), situation);
     assertEquals(JobVerdict.of(job, "42"), JobVerdict.of(projected, "42"), situation);
   }
@@ -52,7 +52,7 @@ class JobJsonTest {
             .endTemplate()
             .endSpec()
             .build();
-    Job projected = JobJson.job(JobJson.tree(SERIALIZATION.asJson(job)));
+    Job projected = JobJson.job(JobJson.object(SERIALIZATION.asJson(job)));
     assertEquals("u-1", projected.getMetadata().getUid());
     assertEquals("123", projected.getMetadata().getResourceVersion());
     assertEquals(

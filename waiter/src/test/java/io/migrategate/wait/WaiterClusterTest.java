@@ -3,14 +3,8 @@ package io.migrategate.wait;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
-import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
-import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
@@ -18,11 +12,8 @@ import io.fabric8.kubernetes.client.WatcherException;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
 import io.migrategate.jobs.JobVerdict;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -318,104 +309,10 @@ class WaiterClusterTest {
         dir, "--namespace", ns, "--job", job, "--kubeconfig", cluster.kubeconfig().toString());
   }
 
-  /**
-   * A ServiceAccount with a Role of {@code verbs} on the one Job (none: no Role at all), and a
-   * kubeconfig with a token from the TokenRequest API, as a pod would have.
-   */
   private Path serviceAccountKubeconfig(
       LocalCluster cluster, String ns, String serviceAccount, List<String> verbs, String job)
       throws Exception {
-    KubernetesClient admin = cluster.client();
-    admin
-        .serviceAccounts()
-        .inNamespace(ns)
-        .resource(
-            new ServiceAccountBuilder()
-                .withNewMetadata()
-                .withName(serviceAccount)
-                .endMetadata()
-                .build())
-        .create();
-    if (!verbs.isEmpty()) {
-      admin
-          .rbac()
-          .roles()
-          .inNamespace(ns)
-          .resource(
-              new RoleBuilder()
-                  .withNewMetadata()
-                  .withName("migrate-gate-waiter")
-                  .endMetadata()
-                  .withRules(
-                      new PolicyRuleBuilder()
-                          .withApiGroups("batch")
-                          .withResources("jobs")
-                          .withResourceNames(job)
-                          .withVerbs(verbs)
-                          .build())
-                  .build())
-          .create();
-      admin
-          .rbac()
-          .roleBindings()
-          .inNamespace(ns)
-          .resource(
-              new RoleBindingBuilder()
-                  .withNewMetadata()
-                  .withName("migrate-gate-waiter")
-                  .endMetadata()
-                  .withNewRoleRef("rbac.authorization.k8s.io", "Role", "migrate-gate-waiter")
-                  .addNewSubject()
-                  .withKind("ServiceAccount")
-                  .withName(serviceAccount)
-                  .withNamespace(ns)
-                  .endSubject()
-                  .build())
-          .create();
-    }
-    String token =
-        admin
-            .serviceAccounts()
-            .inNamespace(ns)
-            .withName(serviceAccount)
-            .tokenRequest(
-                new TokenRequestBuilder()
-                    .withNewSpec()
-                    .withExpirationSeconds(3600L)
-                    .endSpec()
-                    .build())
-            .getStatus()
-            .getToken();
-    Config adminConfig = admin.getConfiguration();
-    String caData = adminConfig.getCaCertData();
-    if (caData == null) {
-      caData =
-          Base64.getEncoder()
-              .encodeToString(Files.readAllBytes(Path.of(adminConfig.getCaCertFile())));
-    }
-    Path kubeconfig = dir.resolve(serviceAccount + ".kubeconfig");
-    Files.writeString(
-        kubeconfig,
-        String.join(
-            "\n",
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            "- name: local",
-            "  cluster:",
-            "    server: " + cluster.apiServerUrl(),
-            "    certificate-authority-data: " + caData,
-            "users:",
-            "- name: " + serviceAccount,
-            "  user:",
-            "    token: " + token,
-            "contexts:",
-            "- name: local",
-            "  context: {cluster: local, user: " + serviceAccount + ", namespace: " + ns + "}",
-            "current-context: local",
-            ""),
-        StandardCharsets.UTF_8);
-    return kubeconfig;
+    return ServiceAccounts.kubeconfig(cluster, dir, ns, serviceAccount, verbs, List.of(job));
   }
 
   /** A Job whose kwok pod succeeds (or fails, with backoffLimit 0) after {@code runFor}. */

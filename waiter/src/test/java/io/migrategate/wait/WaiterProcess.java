@@ -1,7 +1,5 @@
 package io.migrategate.wait;
 
-import static org.junit.jupiter.api.Assertions.assertTrue;
-
 import io.migrategate.cluster.LocalCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,17 +31,21 @@ final class WaiterProcess implements AutoCloseable {
     this.exitedAtNanos = process.onExit().thenApply(p -> System.nanoTime());
   }
 
-  /** Starts the waiter with {@code args}; its output and termination log go to {@code dir}. */
-  static WaiterProcess start(Path dir, String... args) {
+  /**
+   * {@code java <the image's JVM options> [-XX:SharedArchiveFile=<archive>] -jar <packaged jar>}:
+   * the waiter as the image entrypoint runs it, from waiter/target.
+   */
+  static List<String> javaCommand() {
     Path target =
         Path.of(System.getProperty("migrategate.projectRoot", "..")).resolve("waiter/target");
     Path jar = target.resolve("migrate-gate-waiter.jar").toAbsolutePath();
     Path jvmOptions = target.resolve("waiter.jvmopts").toAbsolutePath();
-    assertTrue(
-        Files.isRegularFile(jar) && Files.isRegularFile(jvmOptions),
-        "the packaged waiter is missing ("
-            + jar
-            + "); cluster tests run after package (mvn verify)");
+    if (!Files.isRegularFile(jar) || !Files.isRegularFile(jvmOptions)) {
+      throw new AssertionError(
+          "the packaged waiter is missing ("
+              + jar
+              + "); cluster tests run after package (mvn verify)");
+    }
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("@" + jvmOptions);
@@ -53,6 +55,21 @@ final class WaiterProcess implements AutoCloseable {
     }
     command.add("-jar");
     command.add(jar.toString());
+    return command;
+  }
+
+  /** Starts the waiter with {@code args}; its output and termination log go to {@code dir}. */
+  static WaiterProcess start(Path dir, String... args) {
+    return start(dir, List.of(), args);
+  }
+
+  /**
+   * Starts the waiter behind {@code wrapper} (e.g. {@code /usr/bin/time -f %M -o file}) with {@code
+   * args}; its output and termination log go to {@code dir}.
+   */
+  static WaiterProcess start(Path dir, List<String> wrapper, String... args) {
+    List<String> command = new ArrayList<>(wrapper);
+    command.addAll(javaCommand());
     command.addAll(List.of(args));
     Path terminationLog = dir.resolve("termination-log");
     command.add("--termination-log");
