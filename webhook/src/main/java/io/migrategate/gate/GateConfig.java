@@ -213,7 +213,9 @@ public record GateConfig(
       text.append(String.format(Locale.ROOT, "  %-32s %s%n", option.flag + " VALUE", option.env));
       text.append("      ").append(option.description);
       if (option.defaultValue != null) {
-        text.append(" Default: ").append(option.defaultValue).append('.');
+        text.append(" Default: ")
+            .append(option.defaultValue.isEmpty() ? "none" : option.defaultValue)
+            .append('.');
       }
       text.append('\n');
     }

@@ -31,6 +31,10 @@ public final class GateMain {
     // Library logging (Vert.x, fabric8) only when something is wrong; the gate logs its own state.
     System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
     System.setProperty("org.slf4j.simpleLogger.log.io.migrategate", "info");
+    System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+    System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX");
+    System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+    System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
     System.exit(run(args, System.getenv(), System.out, System.err, GateMain::defaultReviewer));
   }
 

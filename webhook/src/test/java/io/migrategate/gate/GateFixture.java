@@ -33,6 +33,10 @@ final class GateFixture implements AutoCloseable {
   private final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
 
   GateFixture(AdmissionReviewer reviewer, String... extraArgs) throws Exception {
+    this((config, kubernetes) -> reviewer, extraArgs);
+  }
+
+  GateFixture(ReviewerFactory reviewers, String... extraArgs) throws Exception {
     directory = Files.createTempDirectory("migrate-gate-test");
     pki = TestPki.create();
     secret = new SecretVolume(directory.resolve("tls"));
@@ -44,12 +48,12 @@ final class GateFixture implements AutoCloseable {
     GateLog log =
         new GateLog(
             GateConfig.LogFormat.TEXT, new PrintStream(logBytes, true, StandardCharsets.UTF_8));
-    gate = Gate.start(config, (c, k) -> reviewer, log);
+    gate = Gate.start(config, reviewers, log);
     client =
         HttpClient.newBuilder()
             .version(HttpClient.Version.HTTP_1_1)
             .sslContext(pki.clientContext())
-            .connectTimeout(Duration.ofSeconds(5))
+            .connectTimeout(Duration.ofSeconds(30))
             .build();
   }
 

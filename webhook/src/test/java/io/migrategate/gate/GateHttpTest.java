@@ -147,11 +147,12 @@ class GateHttpTest {
   }
 
   @Test
-  void deniesAReviewWhoseObjectCannotBeDecodedAndStillEchoesItsUid() throws Exception {
+  void deniesAReviewWhoseRequestCannotBeDecodedAndStillEchoesItsUid() throws Exception {
     String broken =
         new String(GateFixture.sampleReview(), StandardCharsets.UTF_8)
-            .replace("\"containers\":[", "\"containers\":{\"oops\":[")
-            .replace("],\"restartPolicy\"", "]},\"restartPolicy\"");
+            .replace(
+                "\"username\":\"system:serviceaccount:kube-system:replicaset-controller\"",
+                "\"username\":{\"not\":\"a string\"}");
     HttpResponse<String> response = fixture.post(broken.getBytes(), "application/json");
 
     assertEquals(200, response.statusCode(), response.body());
@@ -245,7 +246,7 @@ class GateHttpTest {
           "migrate_gate_admission_duration_seconds_bucket{le=\"0.0005\"}",
           "migrate_gate_admission_duration_seconds_count",
           "migrate_gate_admission_reviews_total{outcome=\"injected\"",
-          "migrate_gate_invalid_requests_total{code=\"400\",reason=\"malformed_json\"}",
+          "migrate_gate_invalid_requests_total{code=\"400\",reason=\"malformed-json\"}",
           "migrate_gate_serving_certificate_not_after_timestamp_seconds",
           "migrate_gate_tls_reloads_total{result=\"success\"}",
           "migrate_gate_inflight_reviews",

@@ -1,6 +1,6 @@
 package io.migrategate.gate;
 
-import io.fabric8.kubernetes.api.model.Pod;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponseBuilder;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
@@ -39,11 +39,10 @@ final class StubReviewer implements AdmissionReviewer {
     }
     AdmissionResponseBuilder response =
         new AdmissionResponseBuilder().withUid(review.getRequest().getUid()).withAllowed(true);
+    // The server hands the pod over as a JSON tree.
     boolean annotated =
-        review.getRequest().getObject() instanceof Pod pod
-            && pod.getMetadata() != null
-            && pod.getMetadata().getAnnotations() != null
-            && pod.getMetadata().getAnnotations().containsKey("migrate.io/job");
+        review.getRequest().getObject() instanceof JsonNode pod
+            && pod.path("metadata").path("annotations").has("migrate.io/job");
     if (annotated) {
       response
           .withPatchType("JSONPatch")
