@@ -1,3 +1,99 @@
 package io.migrategate.gate;
 
-class GateMain {}
+import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.admission.InjectionConfig;
+import io.migrategate.admission.PodAdmissionReviewer;
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import sun.misc.Signal;
+
+/**
+ * {@code java -jar migrate-gate-webhook.jar}: parses flags and env, starts the {@link Gate}, and on
+ * SIGTERM (or SIGINT) drains it and exits 0.
+ */
+public final class GateMain {
+  static final int EXIT_STOPPED = 0;
+  static final int EXIT_START_FAILED = 1;
+  static final int EXIT_USAGE = 64;
+
+  private GateMain() {}
+
+  public static void main(String[] args) {
+    // Library logging (Vert.x, fabric8) only when something is wrong; the gate logs its own state.
+    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+    System.setProperty("org.slf4j.simpleLogger.log.io.migrategate", "info");
+    System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
+    System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX");
+    System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+    System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
+    System.exit(run(args, System.getenv(), System.out, System.err, GateMain::defaultReviewer));
+  }
+
+  static int run(
+      String[] args,
+      Map<String, String> env,
+      PrintStream out,
+      PrintStream err,
+      ReviewerFactory reviewers) {
+    List<String> arguments = Arrays.asList(args);
+    if (arguments.contains("--help") || arguments.contains("-h")) {
+      out.print(GateConfig.usage());
+      return EXIT_STOPPED;
+    }
+    GateConfig config;
+    try {
+      config = GateConfig.parse(arguments, env);
+    } catch (UsageException e) {
+      err.println("migrate-gate: " + e.getMessage());
+      return EXIT_USAGE;
+    }
+    GateLog log = new GateLog(config.logFormat(), err);
+    Gate gate;
+    try {
+      gate = Gate.start(config, reviewers, log);
+    } catch (Gate.StartException e) {
+      log.error("start failed", "error", e.getMessage());
+      return EXIT_START_FAILED;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runnable drain =
+        () -> {
+          gate.drainAndStop();
+          stopped.countDown();
+        };
+    // A handled SIGTERM lets the drain finish and the process exit 0; a plain shutdown hook
+    // would exit 143. The hook stays as the fallback for other ways the JVM is told to stop.
+    Runtime.getRuntime().addShutdownHook(new Thread(gate::drainAndStop, "migrate-gate-shutdown"));
+    for (String name : List.of("TERM", "INT")) {
+      try {
+        Signal.handle(
+            new Signal(name), signal -> new Thread(drain, "migrate-gate-sig" + name).start());
+      } catch (IllegalArgumentException e) {
+        log.warn("cannot handle signal, relying on the shutdown hook", "signal", name);
+      }
+    }
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return EXIT_STOPPED;
+  }
+
+  /** The production reviewer: pod injection with informer-backed owner lookups. */
+  static AdmissionReviewer defaultReviewer(GateConfig config, KubernetesAccess kubernetes) {
+    InjectionConfig injection =
+        new InjectionConfig(
+            config.waiterImage(),
+            config.waiterResources(),
+            config.ownerLookupFailurePolicy(),
+            config.namespace(),
+            Set.copyOf(config.excludedNamespaces()),
+            InjectionConfig.DEFAULT_RUN_AS_USER);
+    return new PodAdmissionReviewer(injection, kubernetes.ownerLookup(config.ownerLookupTimeout()));
+  }
+}
