@@ -116,7 +116,17 @@ node_ready() {
   [[ "$(kctl get node kwok-node-0 -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')" == "True" ]]
 }
 
-cluster_healthy() {
+components_alive() {
   for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do component_alive "$c" || return 1; done
-  apiserver_ready && node_ready
+}
+
+# A running control plane whose processes are all alive is given time to become ready (one of its
+# components may be restarting, e.g. a fault test restarting kube-apiserver) before it is judged.
+cluster_healthy() {
+  [[ -f "$STATE_DIR/ports.env" ]] && components_alive || return 1
+  local deadline=$(( $(date +%s) + 90 ))
+  until apiserver_ready 2>/dev/null && node_ready 2>/dev/null; do
+    components_alive && (( $(date +%s) < deadline )) || return 1
+    sleep 0.5
+  done
 }

@@ -6,9 +6,12 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -44,11 +47,16 @@ public final class LocalCluster {
     this.client = newClient(kubeconfig);
   }
 
-  /** The control plane of this test run, started on first use. */
+  /**
+   * The control plane of this test run, started on first use. Several test JVMs (Maven modules, or
+   * parallel runs) share it: each holds a shared lock on {@code users.lock} in the state folder
+   * while it lives; the last one to exit stops a control plane that a test JVM started. One started
+   * outside the tests ({@code .ci/run}, a user's {@code local-cluster/up}) is left running.
+   */
   public static synchronized LocalCluster shared() {
     if (shared == null) {
       Path scripts = scriptsDir();
-      boolean alreadyRunning = run(scripts, Duration.ofSeconds(30), "status").exitCode() == 0;
+      boolean alreadyRunning = run(scripts, Duration.ofMinutes(2), "status").exitCode() == 0;
       ScriptResult up = run(scripts, Duration.ofMinutes(60), "up");
       if (up.exitCode() != 0) {
         throw new IllegalStateException(
@@ -58,14 +66,42 @@ public final class LocalCluster {
       shared =
           new LocalCluster(
               scripts, kubeconfig, parsePaths(run(scripts, Duration.ofSeconds(10), "paths")));
-      if (!alreadyRunning) {
-        Runtime.getRuntime()
-            .addShutdownHook(
-                new Thread(
-                    () -> run(scripts, Duration.ofSeconds(60), "down"), "local-cluster-down"));
-      }
+      shared.registerUser(!alreadyRunning);
     }
     return shared;
+  }
+
+  private void registerUser(boolean startedHere) {
+    Path marker = stateDir.resolve("started-by-tests");
+    try {
+      if (startedHere) {
+        Files.writeString(marker, ProcessHandle.current().pid() + "\n");
+      }
+      FileChannel lockFile =
+          FileChannel.open(
+              stateDir.resolve("users.lock"),
+              StandardOpenOption.CREATE,
+              StandardOpenOption.READ,
+              StandardOpenOption.WRITE);
+      FileLock userLock = lockFile.lock(0, Long.MAX_VALUE, true);
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    try {
+                      userLock.release();
+                      FileLock last = lockFile.tryLock();
+                      if (last != null && Files.exists(marker)) {
+                        run(scriptsDir, Duration.ofSeconds(60), "down");
+                      }
+                    } catch (IOException | RuntimeException e) {
+                      System.err.println("[local-cluster] could not stop the control plane: " + e);
+                    }
+                  },
+                  "local-cluster-down"));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot register with the control plane in " + stateDir, e);
+    }
   }
 
   /** Admin kubeconfig file. */

@@ -161,6 +161,102 @@ class ControlPlaneClusterTest {
     }
   }
 
+  @Test
+  void injectedPodWaitsForItsWaiterOutcomeRecordedOnThePod(LocalCluster cluster) {
+    KubernetesClient client = cluster.client();
+    String ns = cluster.createNamespace("kubelet-stand-in", Map.of());
+    for (String name : List.of("held", "released", "failed")) {
+      client.pods().inNamespace(ns).resource(injectedPod(name)).create();
+    }
+    client
+        .pods()
+        .inNamespace(ns)
+        .withName("released")
+        .edit(p -> annotate(p, Map.of(INIT_EXIT_CODE, "0")));
+    client
+        .pods()
+        .inNamespace(ns)
+        .withName("failed")
+        .edit(
+            p ->
+                annotate(
+                    p,
+                    Map.of(
+                        INIT_EXIT_CODE,
+                        "2",
+                        INIT_MESSAGE,
+                        "job shop/db failed: BackoffLimitExceeded")));
+
+    LocalCluster.await(
+        "pod 'released' Running",
+        DEADLINE,
+        () ->
+            "Running"
+                .equals(
+                    client
+                        .pods()
+                        .inNamespace(ns)
+                        .withName("released")
+                        .get()
+                        .getStatus()
+                        .getPhase()));
+    LocalCluster.await(
+        "pod 'failed' shows migrate-wait terminated with exit code 2",
+        DEADLINE,
+        () -> waiterExitCode(client.pods().inNamespace(ns).withName("failed").get()) == 2);
+    Pod failed = client.pods().inNamespace(ns).withName("failed").get();
+    assertEquals(
+        "job shop/db failed: BackoffLimitExceeded",
+        failed
+            .getStatus()
+            .getInitContainerStatuses()
+            .get(0)
+            .getState()
+            .getTerminated()
+            .getMessage());
+    assertEquals("Pending", failed.getStatus().getPhase());
+    // kwok handled 'released' after 'held' was created, so 'held' would have been handled by now
+    // too
+    assertEquals(
+        "Pending", client.pods().inNamespace(ns).withName("held").get().getStatus().getPhase());
+  }
+
+  private static final String INIT_EXIT_CODE = "local-cluster.migrate-gate.io/init-exit-code";
+  private static final String INIT_MESSAGE = "local-cluster.migrate-gate.io/init-message";
+
+  private static Pod injectedPod(String name) {
+    return new PodBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .addToAnnotations("migrate.io/status", "injected")
+        .endMetadata()
+        .withNewSpec()
+        .addNewInitContainer()
+        .withName("migrate-wait")
+        .withImage("registry.example/waiter:1")
+        .endInitContainer()
+        .addNewContainer()
+        .withName("app")
+        .withImage("registry.example/app:1")
+        .endContainer()
+        .endSpec()
+        .build();
+  }
+
+  private static Pod annotate(Pod pod, Map<String, String> annotations) {
+    pod.getMetadata().getAnnotations().putAll(annotations);
+    return pod;
+  }
+
+  private static int waiterExitCode(Pod pod) {
+    if (pod.getStatus().getInitContainerStatuses() == null
+        || pod.getStatus().getInitContainerStatuses().isEmpty()) {
+      return -1;
+    }
+    var terminated = pod.getStatus().getInitContainerStatuses().get(0).getState().getTerminated();
+    return terminated == null ? -1 : terminated.getExitCode();
+  }
+
   private static void createConfigMap(KubernetesClient client, String ns, String name) {
     client
         .configMaps()
