@@ -1,6 +1,7 @@
 package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.waitapi.WaitApi;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -25,6 +26,9 @@ public final class Gate {
   /** Reviews may wait on the API (owner lookup); this many can wait at once. */
   static final int REVIEW_WORKERS = 32;
 
+  /** TokenReviews of the wait API may wait on the API this many at once. */
+  static final int TOKEN_REVIEW_WORKERS = 8;
+
   static final Duration TLS_DEBOUNCE = Duration.ofMillis(200);
   static final Duration TLS_POLL_INTERVAL = Duration.ofSeconds(10);
   static final Duration API_CHECK_INTERVAL = Duration.ofSeconds(10);
@@ -48,6 +52,7 @@ public final class Gate {
   private final GateHealth health;
   private final EventLoopHeartbeats heartbeats;
   private final WorkerExecutor workers;
+  private final WorkerExecutor tokenReviewWorkers;
   private final List<HttpServer> admissionServers = new CopyOnWriteArrayList<>();
   private HttpServer probeServer;
   private boolean stopped;
@@ -78,6 +83,10 @@ public final class Gate {
     this.workers =
         vertx.createSharedWorkerExecutor(
             "migrate-gate-review", REVIEW_WORKERS, 10, TimeUnit.SECONDS);
+    // Apart from admission: a burst of waiters with new tokens must not delay reviews.
+    this.tokenReviewWorkers =
+        vertx.createSharedWorkerExecutor(
+            "migrate-gate-token-review", TOKEN_REVIEW_WORKERS, 10, TimeUnit.SECONDS);
     metrics.ready(health::ready);
     metrics.apiReachable(kubernetes::reachable);
     metrics.ownerLookups(
@@ -117,6 +126,13 @@ public final class Gate {
     }
     AdmissionReviewer reviewer = reviewers.create(config, kubernetes);
     AdmissionEndpoint endpoint = new AdmissionEndpoint(reviewer, metrics, log);
+    WaitApi waitApi =
+        new WaitApi(
+            kubernetes.jobTracking(config.namespace(), config.ledgerPolicy()).tracker(),
+            kubernetes.tokenReviewer(),
+            tokenReviewWorkers,
+            WaitApi.DEFAULT_HEARTBEAT);
+    metrics.addSection(waitApi::renderMetrics);
 
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
     HttpServerOptions options =
@@ -133,7 +149,13 @@ public final class Gate {
         vertx.deployVerticle(
             () ->
                 new AdmissionVerticle(
-                    options, endpoint, workers, metrics, heartbeats, admissionServers::add),
+                    options,
+                    endpoint,
+                    workers,
+                    metrics,
+                    heartbeats,
+                    admissionServers::add,
+                    waitApi::register),
             new DeploymentOptions().setInstances(loops)),
         "listen for HTTPS on port " + config.port() + " (--port)");
     long ports = admissionServers.stream().mapToInt(HttpServer::actualPort).distinct().count();

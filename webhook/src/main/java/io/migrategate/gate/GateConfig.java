@@ -3,7 +3,10 @@ package io.migrategate.gate;
 import io.migrategate.admission.FailurePolicy;
 import io.migrategate.admission.InjectionConfig;
 import io.migrategate.admission.WaiterResources;
+import io.migrategate.ledger.LedgerPolicy;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,7 +39,12 @@ public record GateConfig(
     WaiterResources waiterResources,
     Duration drainDelay,
     Duration shutdownTimeout,
-    LogFormat logFormat) {
+    LogFormat logFormat,
+    /* null: injected waiters read the API directly (no gate mode). */
+    String waitUrl,
+    /* null exactly when waitUrl is null. */
+    Path waitCaFile,
+    LedgerPolicy ledgerPolicy) {
 
   public GateConfig {
     excludedNamespaces = List.copyOf(excludedNamespaces);
@@ -140,7 +148,33 @@ public record GateConfig(
         "MIGRATE_GATE_SHUTDOWN_TIMEOUT",
         "10s",
         "After the drain delay: the longest wait for in-flight reviews before the gate exits."),
-    LOG_FORMAT("--log-format", "MIGRATE_GATE_LOG_FORMAT", "text", "text (key=value) or json.");
+    LOG_FORMAT("--log-format", "MIGRATE_GATE_LOG_FORMAT", "text", "text (key=value) or json."),
+    WAIT_URL(
+        "--wait-url",
+        "MIGRATE_GATE_WAIT_URL",
+        null,
+        "https URL of this gate's Service as pods reach it (e.g. https://migrate-gate.migrate-gate.svc)."
+            + " With it, injected waiters ask the gate's wait API (gate mode: no RBAC for the pod)"
+            + " unless the workload says migrate.io/source: api. Needs --wait-ca-file."),
+    WAIT_CA_FILE(
+        "--wait-ca-file",
+        "MIGRATE_GATE_WAIT_CA_FILE",
+        null,
+        "PEM of the CA that signed the serving certificate, injected into waiters (env"
+            + " MIGRATE_GATE_CA) so they verify the gate. Required with --wait-url."),
+    LEDGER_RETENTION(
+        "--ledger-retention",
+        "MIGRATE_GATE_LEDGER_RETENTION",
+        "720h",
+        "How long the success ledger remembers a Job that succeeded and was deleted (pods created"
+            + " later start without waiting)."),
+    LEDGER_MAX_ENTRIES(
+        "--ledger-max-entries",
+        "MIGRATE_GATE_LEDGER_MAX_ENTRIES",
+        Integer.toString(LedgerPolicy.DEFAULT_MAX_ENTRIES_PER_NAMESPACE),
+        "Most Jobs the success ledger remembers per namespace (1-"
+            + LedgerPolicy.MAX_ENTRIES_PER_NAMESPACE
+            + "); the oldest go first.");
 
     public final String flag;
     public final String env;
@@ -238,7 +272,10 @@ public record GateConfig(
         settings.waiterResources(),
         settings.duration(Option.DRAIN_DELAY),
         settings.duration(Option.SHUTDOWN_TIMEOUT),
-        settings.logFormat());
+        settings.logFormat(),
+        settings.waitUrl(),
+        settings.waitCaFile(),
+        settings.ledgerPolicy());
   }
 
   /** Resolves one option's raw text and turns it into a typed value or a usage error. */
@@ -411,6 +448,74 @@ public record GateConfig(
         case "m" -> Duration.ofMinutes(amount);
         default -> Duration.ofHours(amount);
       };
+    }
+
+    String waitUrl() throws UsageException {
+      String value = raw(Option.WAIT_URL);
+      if (value == null || value.isEmpty()) {
+        if (raw(Option.WAIT_CA_FILE) != null) {
+          throw new UsageException(
+              source(Option.WAIT_CA_FILE)
+                  + " is set without --wait-url: give both to inject waiters in gate mode, or"
+                  + " neither");
+        }
+        return null;
+      }
+      try {
+        URI uri = new URI(value);
+        if ("https".equals(uri.getScheme()) && uri.getHost() != null && uri.getQuery() == null) {
+          return value.endsWith("/") ? value.substring(0, value.length() - 1) : value;
+        }
+      } catch (URISyntaxException e) {
+        // reported below
+      }
+      throw new UsageException(
+          source(Option.WAIT_URL)
+              + " is '"
+              + value
+              + "': give the https URL pods reach the gate at, e.g."
+              + " https://migrate-gate.migrate-gate.svc");
+    }
+
+    Path waitCaFile() throws UsageException {
+      if (raw(Option.WAIT_URL) == null) {
+        return null;
+      }
+      if (raw(Option.WAIT_CA_FILE) == null) {
+        throw new UsageException(
+            "--wait-url needs --wait-ca-file (or "
+                + Option.WAIT_CA_FILE.env
+                + "): the PEM CA that injected waiters trust for the gate");
+      }
+      Path path = readableFile(Option.WAIT_CA_FILE);
+      try {
+        if (!Files.readString(path).contains("-----BEGIN CERTIFICATE-----")) {
+          throw new UsageException(
+              source(Option.WAIT_CA_FILE) + " is '" + path + "': no PEM certificate in it");
+        }
+      } catch (IOException e) {
+        throw new UsageException(source(Option.WAIT_CA_FILE) + " cannot be read: " + e);
+      }
+      return path;
+    }
+
+    LedgerPolicy ledgerPolicy() throws UsageException {
+      Duration retention = duration(Option.LEDGER_RETENTION);
+      String max = raw(Option.LEDGER_MAX_ENTRIES);
+      try {
+        return new LedgerPolicy(retention, Integer.parseInt(max));
+      } catch (NumberFormatException e) {
+        throw new UsageException(
+            source(Option.LEDGER_MAX_ENTRIES) + " is '" + max + "': give a whole number");
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(
+            e.getMessage()
+                + " (from "
+                + source(Option.LEDGER_RETENTION)
+                + ", "
+                + source(Option.LEDGER_MAX_ENTRIES)
+                + ")");
+      }
     }
 
     /** The quantity rules live in {@link WaiterResources}; this only names the flag to fix. */

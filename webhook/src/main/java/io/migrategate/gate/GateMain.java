@@ -3,10 +3,15 @@ package io.migrategate.gate;
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.InjectionConfig;
 import io.migrategate.admission.PodAdmissionReviewer;
+import io.migrategate.admission.WaitEndpoint;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 import sun.misc.Signal;
@@ -93,7 +98,23 @@ public final class GateMain {
             config.ownerLookupFailurePolicy(),
             config.namespace(),
             Set.copyOf(config.excludedNamespaces()),
-            InjectionConfig.DEFAULT_RUN_AS_USER);
-    return new PodAdmissionReviewer(injection, kubernetes.ownerLookup(config.ownerLookupTimeout()));
+            InjectionConfig.DEFAULT_RUN_AS_USER,
+            waitEndpoint(config));
+    return new PodAdmissionReviewer(
+        injection,
+        kubernetes.ownerLookup(config.ownerLookupTimeout()),
+        kubernetes.jobTracking(config.namespace(), config.ledgerPolicy()).tracker()::allSucceeded);
+  }
+
+  /** Gate mode for injected waiters when configured (GateConfig checked the CA file). */
+  private static Optional<WaitEndpoint> waitEndpoint(GateConfig config) {
+    if (config.waitUrl() == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new WaitEndpoint(config.waitUrl(), Files.readString(config.waitCaFile())));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read --wait-ca-file " + config.waitCaFile(), e);
+    }
   }
 }

@@ -1,0 +1,237 @@
+package io.migrategate.wait;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+
+/**
+ * A dry run for the AppCDS archive built at package time: runs the real waiter against a stub API
+ * server on loopback, over TLS with a kubeconfig and a bearer token like the real thing (one Job
+ * already complete, one that completes through the watch), so the archive holds the classes of both
+ * the fast path and the watch path. No cluster needed. The stub's key pair comes from a PKCS#12
+ * keystore made by keytool at package time (system property {@value #KEYSTORE_PROPERTY}, password
+ * {@value #KEYSTORE_PASSWORD}).
+ */
+final class CdsTraining {
+  static final String FLAG = "--cds-training";
+
+  private static final String KEYSTORE_PASSWORD = "cds-training";
+
+  private static final String NAMESPACE = "training";
+
+  /** A JWT-shaped token, so the identity parsing is part of the training. */
+  private static final String TOKEN =
+      "eyJhbGciOiJub25lIn0."
+          + Base64.getUrlEncoder()
+              .withoutPadding()
+              .encodeToString(
+                  "{\"sub\":\"system:serviceaccount:training:waiter\"}"
+                      .getBytes(StandardCharsets.UTF_8))
+          + ".c2ln";
+
+  private CdsTraining() {}
+
+  static int run() {
+    HttpsServer server = null;
+    Path kubeconfig = null;
+    Path keystorePath = null;
+    try {
+      keystorePath = generateKeystore();
+      KeyStore keystore = KeyStore.getInstance("PKCS12");
+      try (var in = Files.newInputStream(keystorePath)) {
+        keystore.load(in, KEYSTORE_PASSWORD.toCharArray());
+      }
+      KeyManagerFactory keys =
+          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+      keys.init(keystore, KEYSTORE_PASSWORD.toCharArray());
+      SSLContext tls = SSLContext.getInstance("TLS");
+      tls.init(keys.getKeyManagers(), null, null);
+      String alias = keystore.aliases().nextElement();
+      String caPem =
+          "-----BEGIN CERTIFICATE-----\n"
+              + Base64.getMimeEncoder().encodeToString(keystore.getCertificate(alias).getEncoded())
+              + "\n-----END CERTIFICATE-----\n";
+
+      server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+      server.setHttpsConfigurator(new HttpsConfigurator(tls));
+      server.createContext("/", CdsTraining::answer);
+      server.start();
+      kubeconfig = Files.createTempFile("migrate-gate-cds", ".kubeconfig");
+      Files.writeString(kubeconfig, kubeconfig(server.getAddress().getPort(), caPem));
+      Path terminationLog = Files.createTempFile("migrate-gate-cds", ".log");
+      PrintStream quiet =
+          new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
+      int code =
+          WaiterMain.run(
+              List.of(
+                  "--namespace",
+                  NAMESPACE,
+                  "--job",
+                  "done,later",
+                  "--timeout",
+                  "30s",
+                  "--kubeconfig",
+                  kubeconfig.toString(),
+                  "--termination-log",
+                  terminationLog.toString()),
+              Map.of(),
+              quiet,
+              System.err);
+      Files.deleteIfExists(terminationLog);
+      if (code != 0) {
+        System.err.println("cds training: the waiter exited " + code + " against the stub");
+      }
+      return code;
+    } catch (IOException | GeneralSecurityException e) {
+      System.err.println("cds training failed: " + e);
+      return ExitCode.INTERNAL_ERROR.code();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return ExitCode.INTERNAL_ERROR.code();
+    } finally {
+      if (server != null) {
+        server.stop(0);
+      }
+      deleteQuietly(kubeconfig);
+      deleteQuietly(keystorePath);
+    }
+  }
+
+  private static Path generateKeystore() throws IOException, InterruptedException {
+    Path dir = Files.createTempDirectory("migrate-gate-cds");
+    Path keystore = dir.resolve("stub.p12");
+    Process keytool =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair",
+                "-keystore",
+                keystore.toString(),
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                KEYSTORE_PASSWORD,
+                "-alias",
+                "stub",
+                "-keyalg",
+                "EC",
+                "-dname",
+                "CN=127.0.0.1",
+                "-ext",
+                "SAN=ip:127.0.0.1",
+                "-validity",
+                "1")
+            .redirectErrorStream(true)
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .start();
+    if (keytool.waitFor() != 0) {
+      throw new IOException("keytool exited " + keytool.exitValue());
+    }
+    dir.toFile().deleteOnExit();
+    return keystore;
+  }
+
+  private static void deleteQuietly(Path file) {
+    if (file == null) {
+      return;
+    }
+    try {
+      Files.deleteIfExists(file);
+    } catch (IOException ignored) {
+      // a temp file left behind is harmless
+    }
+  }
+
+  private static void answer(HttpExchange exchange) throws IOException {
+    String path = exchange.getRequestURI().getPath();
+    String query = String.valueOf(exchange.getRequestURI().getQuery());
+    String base = "/apis/batch/v1/namespaces/" + NAMESPACE + "/jobs";
+    exchange.getResponseHeaders().add("Content-Type", "application/json");
+    if (path.equals(base + "/done")) {
+      send(exchange, 200, job("done", "1", true));
+    } else if (path.equals(base + "/later")) {
+      send(exchange, 200, job("later", "2", false));
+    } else if (path.equals(base) && query.contains("watch=true") && query.contains("later")) {
+      send(exchange, 200, "{\"type\":\"MODIFIED\",\"object\":" + job("later", "3", true) + "}\n");
+    } else if (path.equals(base) && query.contains("watch=true")) {
+      // the complete Job's watch: nothing more to say; keep it short-lived
+      send(exchange, 200, "");
+    } else {
+      send(
+          exchange,
+          404,
+          "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":404}");
+    }
+  }
+
+  private static void send(HttpExchange exchange, int status, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.sendResponseHeaders(status, bytes.length == 0 ? -1 : bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private static String job(String name, String resourceVersion, boolean complete) {
+    String conditions =
+        complete
+            ? ",\"succeeded\":1,\"conditions\":[{\"type\":\"SuccessCriteriaMet\",\"status\":\"True\","
+                + "\"reason\":\"CompletionsReached\"},{\"type\":\"Complete\",\"status\":\"True\","
+                + "\"reason\":\"CompletionsReached\",\"message\":\"Reached expected number of succeeded pods\","
+                + "\"lastTransitionTime\":\"2025-01-01T00:00:00Z\"}]"
+            : ",\"active\":1";
+    return "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\""
+        + name
+        + "\",\"namespace\":\""
+        + NAMESPACE
+        + "\",\"uid\":\"00000000-0000-0000-0000-00000000000"
+        + resourceVersion
+        + "\",\"resourceVersion\":\""
+        + resourceVersion
+        + "\",\"annotations\":{\"migrate.io/revision\":\"1\"}},"
+        + "\"spec\":{\"backoffLimit\":6,\"completions\":1,\"template\":{\"spec\":{\"restartPolicy\":\"Never\","
+        + "\"containers\":[{\"name\":\"migrate\",\"image\":\"migrate\"}]}}},"
+        + "\"status\":{\"startTime\":\"2025-01-01T00:00:00Z\""
+        + conditions
+        + "}}";
+  }
+
+  private static String kubeconfig(int port, String caPem) {
+    return String.join(
+        "\n",
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: stub",
+        "  cluster:",
+        "    server: https://127.0.0.1:" + port,
+        "    certificate-authority-data: "
+            + Base64.getEncoder().encodeToString(caPem.getBytes(StandardCharsets.US_ASCII)),
+        "users:",
+        "- name: stub",
+        "  user:",
+        "    token: " + TOKEN,
+        "contexts:",
+        "- name: stub",
+        "  context:",
+        "    cluster: stub",
+        "    user: stub",
+        "    namespace: " + NAMESPACE,
+        "current-context: stub",
+        "");
+  }
+}
