@@ -1,5 +1,7 @@
 package io.migrategate.manifests;
 
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -15,20 +17,20 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.migrategate.ledger.ConfigMapSuccessLedger;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 
 /**
  * Every Kubernetes API call the gate makes, as the same verb on the same resource with the same
- * scope and selectors as the component that makes it, each with the one permission it needs. The
- * RBAC test runs them with the gate's ServiceAccount token.
+ * scope and selectors as the component that makes it, each with the permissions it needs. The RBAC
+ * test runs them with the gate's ServiceAccount token: all of them with the shipped roles, and each
+ * again without each single verb. (The real components also run there, with the shipped roles;
+ * this table is what lets the test take one verb away and see exactly which call breaks.)
  *
- * <p>TODO(lead): the job tracker and the wait API (branch gatewait) were not written when this
- * table was; their rows follow the design (a cluster-wide Job informer, TokenReview). When that
- * code lands, check these rows against it, add the success ledger's calls (and its Role), and
- * prefer starting the real components in RbacClusterTest as is done for owner lookups and
- * self-managed TLS.
+ * <p>When a component changes the calls it makes, change its rows here; the RBAC test then says
+ * which rule to add or remove.
  */
 final class GateOperations {
   /** One API call of one component. */
@@ -49,8 +51,9 @@ final class GateOperations {
   }
 
   private static final String OWNER_LOOKUP = "owner lookup (admission.KubernetesOwnerLookup)";
-  private static final String JOB_TRACKER = "job tracker (gatewait)";
-  private static final String WAIT_API = "wait API (gatewait)";
+  private static final String JOB_TRACKER = "job tracker (jobs.KubernetesJobTracking)";
+  private static final String LEDGER = "success ledger (ledger.ConfigMapSuccessLedger)";
+  private static final String WAIT_API = "wait API (waitapi.KubernetesTokenReviewer)";
   private static final String TLS_SECRET = "self-managed TLS (tls.SecretCaStore)";
   private static final String TLS_WEBHOOK = "self-managed TLS (tls.MutatingWebhookCaBundle)";
 
@@ -59,7 +62,7 @@ final class GateOperations {
   /**
    * @param admin reads what a call needs beforehand (as the component had it from its cache)
    * @param appNamespace a namespace with workloads, for the owner lookups' direct GETs
-   * @param gateNamespace the gate's namespace, home of the CA Secret
+   * @param gateNamespace the gate's namespace, home of the CA Secret and the ledger
    * @param caSecret the CA Secret's name
    * @param webhookConfiguration the gate's MutatingWebhookConfiguration
    */
@@ -92,13 +95,82 @@ final class GateOperations {
             "watch jobs in all namespaces (informer)",
             new Permission("batch", "jobs", "watch"),
             gate -> watchOnce(() -> gate.batch().v1().jobs().inAnyNamespace().watch(ignore()))));
+    // The ledger: a label-selected informer on its ConfigMaps, then read-merge-write per shard.
+    String shard = ConfigMapSuccessLedger.shardName(appNamespace);
+    operations.add(
+        new Operation(
+            LEDGER,
+            "list ledger ConfigMaps (informer, label selector)",
+            new Permission("", "configmaps", "list"),
+            gate ->
+                gate.configMaps()
+                    .inNamespace(gateNamespace)
+                    .withLabel(
+                        ConfigMapSuccessLedger.LEDGER_LABEL,
+                        ConfigMapSuccessLedger.LEDGER_LABEL_VALUE)
+                    .list()));
+    operations.add(
+        new Operation(
+            LEDGER,
+            "watch ledger ConfigMaps (informer, label selector)",
+            new Permission("", "configmaps", "watch"),
+            gate ->
+                watchOnce(
+                    () ->
+                        gate.configMaps()
+                            .inNamespace(gateNamespace)
+                            .withLabel(
+                                ConfigMapSuccessLedger.LEDGER_LABEL,
+                                ConfigMapSuccessLedger.LEDGER_LABEL_VALUE)
+                            .watch(ignore()))));
+    operations.add(
+        new Operation(
+            LEDGER,
+            "get a ledger shard before writing it",
+            new Permission("", "configmaps", "get"),
+            gate -> gate.configMaps().inNamespace(gateNamespace).withName(shard).get()));
+    operations.add(
+        new Operation(
+            LEDGER,
+            "create a ledger shard",
+            new Permission("", "configmaps", "create"),
+            gate -> {
+              // The shard the ledger would create, made absent first (by admin).
+              admin.configMaps().inNamespace(gateNamespace).withName(shard).delete();
+              gate.configMaps().inNamespace(gateNamespace).resource(ledgerShard(shard)).create();
+            }));
+    operations.add(
+        new Operation(
+            LEDGER,
+            "update a ledger shard (at the resourceVersion read)",
+            new Permission("", "configmaps", "update"),
+            gate -> {
+              // The shard as read (by admin, and made present if the create above was refused).
+              ConfigMap current =
+                  admin.configMaps().inNamespace(gateNamespace).withName(shard).get();
+              if (current == null) {
+                current =
+                    admin.configMaps().inNamespace(gateNamespace).resource(ledgerShard(shard)).create();
+              }
+              ConfigMap next =
+                  new ConfigMapBuilder(current)
+                      .editMetadata()
+                      .addToAnnotations("migrate-gate.test/touched", "true")
+                      .endMetadata()
+                      .build();
+              next.getMetadata().setManagedFields(null);
+              gate.configMaps().inNamespace(gateNamespace).resource(next).update();
+            }));
+
     operations.add(
         new Operation(
             WAIT_API,
             "create a TokenReview of a waiter's token",
             new Permission("authentication.k8s.io", "tokenreviews", "create"),
             gate ->
-                gate.tokenReviews()
+                gate.authentication()
+                    .v1()
+                    .tokenReviews()
                     .create(
                         new TokenReviewBuilder()
                             .withNewSpec()
@@ -244,6 +316,15 @@ final class GateOperations {
             "get " + resource + " by name (cache miss)",
             new Permission("apps", resource, "get"),
             gate -> gate.resources(type).inNamespace(appNamespace).withName("absent").get()));
+  }
+
+  private static ConfigMap ledgerShard(String name) {
+    return new ConfigMapBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .addToLabels(ConfigMapSuccessLedger.LEDGER_LABEL, ConfigMapSuccessLedger.LEDGER_LABEL_VALUE)
+        .endMetadata()
+        .build();
   }
 
   private static Object requireNonNull(Object found) {

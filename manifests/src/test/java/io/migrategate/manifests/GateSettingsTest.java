@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.migrategate.gate.GateConfig;
+import io.migrategate.tls.CertificateAuthority;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -95,6 +98,20 @@ class GateSettingsTest {
     Path key = Files.writeString(files.resolve("tls.key"), "");
     env.put("MIGRATE_GATE_TLS_CERT_FILE", certificate.toString());
     env.put("MIGRATE_GATE_TLS_KEY_FILE", key.toString());
+    if (env.containsKey("MIGRATE_GATE_WAIT_CA_FILE")) {
+      assertEquals(
+          "/etc/migrate-gate/tls/ca.crt",
+          env.get("MIGRATE_GATE_WAIT_CA_FILE"),
+          "the CA next to the mounted certificate");
+      String ca =
+          CertificateAuthority.generate("test-ca", Duration.ofDays(1)).certificatePem();
+      env.put("MIGRATE_GATE_WAIT_CA_FILE", Files.writeString(files.resolve("ca.crt"), ca).toString());
+      ObjectNode service = rendered.one("Service");
+      assertEquals(
+          "https://" + Rendered.name(service) + "." + Rendered.namespace(service) + ".svc",
+          env.get("MIGRATE_GATE_WAIT_URL"),
+          "waiters reach the wait API through the gate's Service");
+    }
     GateConfig config = GateConfig.parse(List.of(), env);
 
     JsonNode container = RenderTest.container(rendered);

@@ -7,10 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.authorization.v1.SubjectAccessReviewBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
@@ -31,10 +35,16 @@ import io.migrategate.admission.LookupResult;
 import io.migrategate.admission.OwnerRef;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
+import io.migrategate.jobs.KubernetesJobTracking;
+import io.migrategate.ledger.ConfigMapSuccessLedger;
+import io.migrategate.ledger.LedgerPolicy;
+import io.migrategate.ledger.LedgerShard;
 import io.migrategate.tls.SelfManagedTls;
 import io.migrategate.tls.SelfManagedTlsConfig;
 import io.migrategate.tls.ServingNames;
 import io.migrategate.tls.TlsEventLog;
+import io.migrategate.waitapi.KubernetesTokenReviewer;
+import io.migrategate.waitapi.TokenReviewer;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -133,14 +143,11 @@ class RbacClusterTest {
 
       Config gateConfig = gateConfig(scene, gateNamespace, serviceAccount);
       try (KubernetesClient gate = new KubernetesClientBuilder().withConfig(gateConfig).build()) {
-        // 2. With the roles as shipped, every call works.
+        // 2. The real components work with the gate's token and the roles as shipped.
         awaitAuthorization(scene, gateNamespace, serviceAccount, grants, null);
-        for (GateOperations.Operation operation : operations) {
-          operation.call().run(gate);
-        }
-
-        // 3. The real components work with the gate's token.
         assertOwnerLookupWorks(scene, gateConfig, appNamespace);
+        assertJobTrackingAndLedgerWork(scene, gateConfig, gateNamespace, appNamespace);
+        assertTokenReviewWorks(scene, gate, appNamespace);
         Set<Permission> tlsUsed =
             assertSelfManagedTlsWorks(
                 scene, gateConfig, gateNamespace, serviceAccount, caSecret, webhookConfiguration);
@@ -150,6 +157,11 @@ class RbacClusterTest {
                 .map(Grant::permission)
                 .collect(Collectors.toCollection(TreeSet::new));
         assertEquals(tlsGranted, tlsUsed, "self-managed TLS uses every verb of its roles");
+
+        // 3. So does every call of the table.
+        for (GateOperations.Operation operation : operations) {
+          operation.call().run(gate);
+        }
 
         // 4. Without any single verb: the call that needs it gets 403, every other call works.
         List<Executable> checks = new ArrayList<>();
@@ -220,6 +232,76 @@ class RbacClusterTest {
           LookupResult.NotFound.class,
           lookup.lookup(appNamespace, new OwnerRef("apps/v1", "StatefulSet", "absent", "", true)));
     }
+  }
+
+  /**
+   * The Job tracker sees a Job succeed and the success ledger records it: creates its shard for the
+   * namespace, then updates it for a second Job.
+   */
+  private static void assertJobTrackingAndLedgerWork(
+      ClusterScene scene, Config gateConfig, String gateNamespace, String appNamespace) {
+    String shard = ConfigMapSuccessLedger.shardName(appNamespace);
+    try (KubernetesJobTracking tracking =
+        KubernetesJobTracking.start(gateConfig, gateNamespace, LedgerPolicy.defaults())) {
+      LocalCluster.await(
+          "Job tracker and ledger loaded with the gate's token",
+          ClusterScene.WAIT,
+          tracking.tracker()::isReady);
+      for (String job : List.of("migrate", "seed")) {
+        scene.admin.batch().v1().jobs().inNamespace(appNamespace).resource(job(job)).create();
+        LocalCluster.await(
+            "the tracker sees Job " + job + " succeed",
+            ClusterScene.WAIT,
+            () -> tracking.tracker().allSucceeded(appNamespace, List.of(job), null));
+        LocalCluster.await(
+            "the ledger shard records Job " + job,
+            ClusterScene.WAIT,
+            () -> {
+              ConfigMap stored =
+                  scene.admin.configMaps().inNamespace(gateNamespace).withName(shard).get();
+              return stored != null
+                  && LedgerShard.decode(appNamespace, stored.getData()).containsKey(job);
+            });
+      }
+    }
+  }
+
+  /** A token of an app pod's ServiceAccount, for the gate's audience, passes the review. */
+  private static void assertTokenReviewWorks(
+      ClusterScene scene, KubernetesClient gate, String appNamespace) {
+    String token =
+        scene
+            .admin
+            .serviceAccounts()
+            .inNamespace(appNamespace)
+            .withName("default")
+            .tokenRequest(
+                new TokenRequestBuilder()
+                    .withNewSpec()
+                    .withAudiences(TokenReviewer.DEFAULT_AUDIENCE)
+                    .withExpirationSeconds(600L)
+                    .endSpec()
+                    .build())
+            .getStatus()
+            .getToken();
+    assertInstanceOf(
+        TokenReviewer.Result.Authenticated.class,
+        new KubernetesTokenReviewer(gate, TokenReviewer.DEFAULT_AUDIENCE).review(token));
+  }
+
+  private static Job job(String name) {
+    return new JobBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .endMetadata()
+        .withNewSpec()
+        .withBackoffLimit(0)
+        .withNewTemplate()
+        .withSpec(
+            new PodSpecBuilder(ClusterScene.restrictedSpec()).withRestartPolicy("Never").build())
+        .endTemplate()
+        .endSpec()
+        .build();
   }
 
   /** Runs self-managed TLS until the CA is stored and the caBundle written; returns its calls. */

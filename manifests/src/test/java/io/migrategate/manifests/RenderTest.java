@@ -41,6 +41,8 @@ class RenderTest {
           "ServiceAccount/migrate-gate/migrate-gate",
           "ClusterRole/migrate-gate",
           "ClusterRoleBinding/migrate-gate",
+          "Role/migrate-gate/migrate-gate",
+          "RoleBinding/migrate-gate/migrate-gate",
           "ClusterRole/migrate-gate-tls",
           "ClusterRoleBinding/migrate-gate-tls",
           "Role/migrate-gate/migrate-gate-tls",
