@@ -1,6 +1,5 @@
 package io.migrategate.wait;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import io.migrategate.jobs.JobVerdict;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
@@ -9,11 +8,9 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
+import java.net.Proxy;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -24,10 +21,10 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
+import java.util.Locale;
+import java.util.Map;
 import java.util.function.Consumer;
+import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 
@@ -44,6 +41,10 @@ import javax.net.ssl.TrustManagerFactory;
  * short grace period after access worked, when a restarting gate or a rotating token is the more
  * likely cause. A stream silent for longer than {@link #SILENCE_LIMIT} (the gate sends a heartbeat
  * line every 15 s) is treated as lost: it catches half-open connections.
+ *
+ * <p>Transport as in direct mode ({@link KubeApi}): blocking {@link HttpsURLConnection} on the
+ * follower's thread with {@link ClosableSockets}, so {@link #close()} cuts the connection at once
+ * and no thread sits in a native read when the JVM exits.
  */
 final class GateJobSource implements JobSource {
   static final String API_PATH = "/wait/v1/namespaces/";
@@ -55,29 +56,14 @@ final class GateJobSource implements JobSource {
 
   private final GateEndpoint endpoint;
   private final String revision;
-  private final HttpClient http;
-  private final ScheduledExecutorService watchdog;
+  private final ClosableSockets sockets;
   private volatile boolean closed;
   private volatile Thread follower;
-  private volatile InputStream currentStream;
-  private volatile long lastLineNanos;
 
   private GateJobSource(GateEndpoint endpoint, String revision, SSLContext tls) {
     this.endpoint = endpoint;
     this.revision = revision;
-    this.http =
-        HttpClient.newBuilder()
-            .sslContext(tls)
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(CONNECT_TIMEOUT)
-            .build();
-    this.watchdog =
-        Executors.newSingleThreadScheduledExecutor(
-            runnable -> {
-              Thread thread = new Thread(runnable, "gate-watchdog");
-              thread.setDaemon(true);
-              return thread;
-            });
+    this.sockets = new ClosableSockets(tls.getSocketFactory());
   }
 
   /**
@@ -109,28 +95,17 @@ final class GateJobSource implements JobSource {
     Thread thread = new Thread(new Follower(namespace, jobs, events), "gate-follow");
     thread.setDaemon(true);
     follower = thread;
-    long checkMillis = SILENCE_LIMIT.toMillis() / 3;
-    watchdog.scheduleWithFixedDelay(
-        this::cutSilentStream, checkMillis, checkMillis, TimeUnit.MILLISECONDS);
     thread.start();
   }
 
+  /** Cuts the connection; a blocked read fails at once. Never blocks. */
   @Override
   public void close() {
     closed = true;
-    watchdog.shutdownNow();
+    sockets.closeAll();
     Thread thread = follower;
     if (thread != null) {
       thread.interrupt();
-    }
-    closeQuietly(currentStream);
-  }
-
-  /** Closing the body wakes the reader with an IOException: it then reconnects. */
-  private void cutSilentStream() {
-    InputStream stream = currentStream;
-    if (stream != null && System.nanoTime() - lastLineNanos > SILENCE_LIMIT.toNanos()) {
-      closeQuietly(stream);
     }
   }
 
@@ -173,35 +148,48 @@ final class GateJobSource implements JobSource {
             Thread.sleep(backoff.next().toMillis());
             continue;
           }
-          HttpResponse<InputStream> response;
+          HttpURLConnection connection;
+          int status;
           try {
-            response = http.send(request(token), HttpResponse.BodyHandlers.ofInputStream());
-          } catch (IOException e) {
+            connection = open(token);
+            status = connection.getResponseCode();
+          } catch (IOException | UncheckedIOException e) {
+            if (closed) {
+              return;
+            }
             lost("cannot reach the gate at " + endpoint.url() + " (" + brief(e) + ")");
             Thread.sleep(backoff.next().toMillis());
             continue;
           }
-          int status = response.statusCode();
-          if (status == HttpURLConnection.HTTP_OK) {
-            StreamEnd end = read(response.body());
-            if (end == StreamEnd.VERDICT) {
+          try {
+            if (status == HttpURLConnection.HTTP_OK) {
+              StreamEnd end = read(connection.getInputStream());
+              if (end == StreamEnd.VERDICT || closed) {
+                return;
+              }
+              if (end == StreamEnd.LOST) {
+                lost("the connection to the gate broke");
+              }
+              Thread.sleep(backoff.next().toMillis());
+              continue;
+            }
+            String message = errorMessage(connection.getErrorStream());
+            if (status == HttpURLConnection.HTTP_UNAUTHORIZED
+                || status == HttpURLConnection.HTTP_FORBIDDEN) {
+              if (deniedIsFinal(status)) {
+                events.accept(new JobEvent.Denied(null, denied(status, message)));
+                return;
+              }
+            } else {
+              lost("the gate answered HTTP " + status + ": " + message);
+            }
+          } catch (IOException e) {
+            if (closed) {
               return;
             }
-            if (end == StreamEnd.LOST && !closed) {
-              lost("the connection to the gate broke");
-            }
-            Thread.sleep(backoff.next().toMillis());
-            continue;
-          }
-          String message = errorMessage(response);
-          if (status == HttpURLConnection.HTTP_UNAUTHORIZED
-              || status == HttpURLConnection.HTTP_FORBIDDEN) {
-            if (deniedIsFinal(status)) {
-              events.accept(new JobEvent.Denied(null, denied(status, message)));
-              return;
-            }
-          } else {
-            lost("the gate answered HTTP " + status + ": " + message);
+            lost("the connection to the gate broke (" + brief(e) + ")");
+          } finally {
+            connection.disconnect();
           }
           Thread.sleep(backoff.next().toMillis());
         }
@@ -214,26 +202,29 @@ final class GateJobSource implements JobSource {
       }
     }
 
-    private HttpRequest request(String token) {
-      return HttpRequest.newBuilder(uri)
-          // Only until the response headers: the gate answers them at once, the body streams.
-          .timeout(Duration.ofSeconds(30))
-          .header("Accept", "application/x-ndjson")
-          .header("User-Agent", "migrate-gate-waiter")
-          .header("Authorization", "Bearer " + token)
-          .GET()
-          .build();
+    private HttpURLConnection open(String token) throws IOException {
+      if (closed) {
+        throw new IOException("closed");
+      }
+      // In-cluster traffic to the gate's Service: never through an HTTP proxy.
+      HttpsURLConnection connection =
+          (HttpsURLConnection) uri.toURL().openConnection(Proxy.NO_PROXY);
+      connection.setSSLSocketFactory(sockets);
+      connection.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
+      // No line (the gate sends a heartbeat every 15 s) for this long: the connection is dead.
+      connection.setReadTimeout((int) SILENCE_LIMIT.toMillis());
+      connection.setRequestProperty("Accept", "application/x-ndjson");
+      connection.setRequestProperty("User-Agent", "migrate-gate-waiter");
+      connection.setRequestProperty("Authorization", "Bearer " + token);
+      return connection;
     }
 
     private StreamEnd read(InputStream body) {
-      currentStream = body;
-      lastLineNanos = System.nanoTime();
       try (BufferedReader reader =
           new BufferedReader(new InputStreamReader(body, StandardCharsets.UTF_8))) {
         String line;
         boolean first = true;
         while ((line = reader.readLine()) != null) {
-          lastLineNanos = System.nanoTime();
           if (line.isBlank()) {
             continue;
           }
@@ -241,7 +232,7 @@ final class GateJobSource implements JobSource {
             first = false;
             restored();
           }
-          if (handle(JobJson.tree(line))) {
+          if (handle(JobJson.object(line))) {
             return StreamEnd.VERDICT;
           }
         }
@@ -251,50 +242,51 @@ final class GateJobSource implements JobSource {
       } catch (IllegalArgumentException e) {
         // not JSON: a proxy's error page or a broken gate; reconnecting is all we can do
         return StreamEnd.LOST;
-      } finally {
-        currentStream = null;
       }
     }
 
     /** Turns one line into events; true when it is the final verdict. */
-    private boolean handle(JsonNode line) {
-      switch (line.path("type").asText()) {
+    private boolean handle(Map<String, Object> line) {
+      switch (String.valueOf(line.get("type"))) {
         case "job" -> {
-          String job = line.path("job").asText(null);
+          String job = JobJson.text(line, "job");
           if (job == null || !jobs.contains(job)) {
             return false;
           }
-          if (!line.path("found").asBoolean(false)) {
+          if (!Boolean.TRUE.equals(line.get("found"))) {
             events.accept(new JobEvent.Missing(job));
             return false;
           }
           JobVerdict.Phase phase;
           try {
-            phase = JobVerdict.Phase.valueOf(line.path("phase").asText());
+            phase = JobVerdict.Phase.valueOf(String.valueOf(line.get("phase")));
           } catch (IllegalArgumentException e) {
             // a newer gate's phase this waiter does not know: keep waiting for one it does
             return false;
           }
+          String text = JobJson.text(line, "line");
           events.accept(
               new JobEvent.Judged(
                   job,
-                  text(line, "uid"),
+                  JobJson.text(line, "uid"),
                   new JobVerdict(
                       phase,
-                      line.path("line").asText(phase.name().toLowerCase(java.util.Locale.ROOT)),
-                      text(line, "reason"),
-                      text(line, "message"))));
+                      text == null ? phase.name().toLowerCase(Locale.ROOT) : text,
+                      JobJson.text(line, "reason"),
+                      JobJson.text(line, "message"))));
           return false;
         }
         case "verdict" -> {
           return true;
         }
         case "notice" -> {
+          String event = JobJson.text(line, "event");
+          String message = JobJson.text(line, "message");
           events.accept(
               new JobEvent.Notice(
                   null,
-                  "gate_" + line.path("event").asText("notice"),
-                  line.path("message").asText()));
+                  "gate_" + (event == null ? "notice" : event),
+                  message == null ? "" : message));
           return false;
         }
         default -> {
@@ -374,18 +366,21 @@ final class GateJobSource implements JobSource {
     return URI.create(uri.toString());
   }
 
-  /** The error line's message, else the body, bounded. */
-  private static String errorMessage(HttpResponse<InputStream> response) {
+  /** The error body's message, else the body, bounded. */
+  private static String errorMessage(InputStream stream) {
+    if (stream == null) {
+      return "(empty body)";
+    }
     String body;
-    try (InputStream in = response.body()) {
+    try (InputStream in = stream) {
       body = new String(in.readNBytes(4096), StandardCharsets.UTF_8).trim();
     } catch (IOException e) {
       return "(no body: " + brief(e) + ")";
     }
     try {
-      JsonNode message = JobJson.tree(body).path("message");
-      if (message.isTextual()) {
-        return message.asText();
+      String message = JobJson.text(JobJson.object(body), "message");
+      if (message != null) {
+        return message;
       }
     } catch (IllegalArgumentException e) {
       // not JSON: the body as it is
@@ -436,22 +431,6 @@ final class GateJobSource implements JobSource {
     } catch (GeneralSecurityException | IOException e) {
       throw new ApiAccess.AccessException(
           "gate mode: cannot read the CA in " + origin + ": " + e.getMessage());
-    }
-  }
-
-  private static String text(JsonNode node, String field) {
-    JsonNode value = node.get(field);
-    return value == null || value.isNull() ? null : value.asText();
-  }
-
-  private static void closeQuietly(InputStream stream) {
-    if (stream == null) {
-      return;
-    }
-    try {
-      stream.close();
-    } catch (IOException ignored) {
-      // closing is all we wanted
     }
   }
 

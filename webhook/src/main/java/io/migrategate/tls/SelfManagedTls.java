@@ -66,11 +66,15 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
 
   // Owned by the reconcile thread.
   private CaContent ca;
+  // The signing CA before the last change, key included, while still trusted: serving
+  // certificates are renewed from it when the switch to the new CA has to wait.
+  private CaContent previousCa;
   private ObservedBundle observed;
   private final Map<X509Certificate, Instant> trustedSince = new HashMap<>();
   private String deferral;
   private String bundleDifference = "not checked yet";
   private String lastError;
+  private Boolean issuerTrusted;
   private int consecutiveFailures;
   private long servingCertificatesIssued;
   private long caRotations;
@@ -243,6 +247,7 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
     }
     recordErrors(errors);
     status = snapshot(now);
+    logReadinessChange(status);
     schedule(errors.isEmpty() ? untilNextDue(now) : retryDelay());
   }
 
@@ -255,14 +260,13 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
       boolean keepOurs = ca != null && now.isBefore(caRotateAt(ca));
       CaContent proposal = keepOurs ? ca : newCa(now, ca == null ? List.of() : ca.trusted());
       CaWrite write = caStore.write(state, proposal);
-      String how =
-          !write.won() ? "adopted" : keepOurs ? "restored" : state.exists() ? "stored" : "created";
-      adopt(write.stored().ca(), how, true);
+      String how = keepOurs ? "restored" : state.exists() ? "stored" : "created";
+      adopt(write.stored().ca(), write.won() ? how : "adopted", write);
     } else if (!now.isBefore(caRotateAt(stored))) {
       CaWrite write = caStore.write(state, newCa(now, stored.trusted()));
-      adopt(write.stored().ca(), write.won() ? "rotated" : "adopted", write.won());
+      adopt(write.stored().ca(), write.won() ? "rotated" : "adopted", write);
     } else {
-      adopt(stored, "adopted", false);
+      adopt(stored, "adopted", null);
     }
   }
 
@@ -285,14 +289,19 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
     return new CaContent(signer, trusted);
   }
 
-  private void adopt(CaContent next, String how, boolean written) {
+  /**
+   * Makes {@code next} the CA this replica works with. {@code write} is the conditional write that
+   * led here (null for a plain read): a lost write means another replica's CA won the race.
+   */
+  private void adopt(CaContent next, String how, CaWrite write) {
     boolean signerChanged = ca == null || !ca.signerCertificate().equals(next.signerCertificate());
     boolean trustChanged = ca == null || !ca.trusted().equals(next.trusted());
-    if (!signerChanged && !trustChanged && !written) {
+    if (!signerChanged && !trustChanged && (write == null || !write.won())) {
       return;
     }
     if (signerChanged && ca != null) {
       caRotations++;
+      previousCa = next.trusted().contains(ca.signerCertificate()) ? ca : null;
     }
     log.info(
         "tls ca " + how,
@@ -306,6 +315,8 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
         caRotateAt(next),
         "trusted_cas",
         next.trusted().size(),
+        "lost_write_race",
+        write != null && !write.won(),
         "previous_ca_serial",
         ca == null ? "" : ca.signerSerialHex());
     ca = next;
@@ -348,10 +359,12 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
     for (X509Certificate trustedCa : trustedNow) {
       trustedSince.putIfAbsent(trustedCa, now);
     }
-    String difference =
-        ca == null
-            ? "CA not known yet"
-            : seen.differenceFrom(ca.trusted(), now, config.expiredCaGrace());
+    if (ca == null) {
+      // Nothing to compare with yet (no patch was tried either); the CA step reports why.
+      bundleDifference = "CA not known yet";
+      return;
+    }
+    String difference = seen.differenceFrom(ca.trusted(), now, config.expiredCaGrace());
     if (!Objects.equals(difference, bundleDifference)) {
       if (difference == null) {
         log.info(
@@ -396,11 +409,11 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
       reason = "expired";
     } else if (!leaf.issuer().equals(signer)) {
       reason = "ca-changed";
-    } else if (!now.isBefore(leaf.renewAt())) {
-      // A certificate capped by its CA's expiry cannot be outdone by the same CA: wait for the
-      // rotation instead of minting ever shorter certificates.
-      reason = signer.getNotAfter().toInstant().isAfter(leaf.notAfter()) ? "renewal" : null;
+    } else if (!now.isBefore(leaf.renewAt()) && outlives(ca, leaf)) {
+      reason = "renewal";
     } else {
+      // Not due; or capped by its CA's expiry, which the same CA cannot beat: the CA rotation
+      // comes first and brings the next certificate.
       reason = null;
     }
     if (reason == null) {
@@ -411,38 +424,71 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
     if (leaf != null && !reason.equals("expired")) {
       Instant usableAt = usableAt(signer);
       if (usableAt == null || now.isBefore(usableAt)) {
-        String why =
-            usableAt == null
-                ? "ca_serial "
-                    + ca.signerSerialHex()
-                    + " is not in the caBundle of every webhook of "
-                    + config.webhookConfigurationName()
-                : "ca_serial "
-                    + ca.signerSerialHex()
-                    + " trusted since "
-                    + trustedSince.get(signer)
-                    + ", waiting "
-                    + config.trustPropagationDelay()
-                    + " for every API server to see it";
-        if (!why.equals(deferral)) {
-          log.info(
-              "tls serving certificate kept",
-              "reason",
-              reason,
-              "why",
-              why,
-              "serving_serial",
-              leaf.serialHex(),
-              "serving_issuer_serial",
-              leaf.issuerSerialHex());
-          deferral = why;
-        }
+        deferSwitch(leaf, reason, usableAt);
+        renewFromPreviousCaIfDue(now, leaf);
         return;
       }
     }
     deferral = null;
+    issue(ca, reason, leaf, now);
+  }
+
+  /** Whether a certificate newly issued by {@code issuer} would expire later than {@code leaf}. */
+  private static boolean outlives(CaContent issuer, ServingLeaf leaf) {
+    return issuer.signer().notAfter().isAfter(leaf.notAfter());
+  }
+
+  private void deferSwitch(ServingLeaf leaf, String reason, Instant usableAt) {
+    String why =
+        usableAt == null
+            ? "ca_serial "
+                + ca.signerSerialHex()
+                + " is not in the caBundle of every webhook of "
+                + config.webhookConfigurationName()
+            : "ca_serial "
+                + ca.signerSerialHex()
+                + " trusted since "
+                + trustedSince.get(ca.signerCertificate())
+                + ", waiting "
+                + config.trustPropagationDelay()
+                + " for every API server to see it";
+    if (!why.equals(deferral)) {
+      log.info(
+          "tls serving certificate kept",
+          "reason",
+          reason,
+          "why",
+          why,
+          "serving_serial",
+          leaf.serialHex(),
+          "serving_issuer_serial",
+          leaf.issuerSerialHex());
+      deferral = why;
+    }
+  }
+
+  /**
+   * While the switch to a new CA waits, the serving certificate may reach its own renewal time
+   * (short lifetimes, a slow caBundle writer): renew it from the previous CA, which clients still
+   * trust, rather than let it run out.
+   */
+  private void renewFromPreviousCaIfDue(Instant now, ServingLeaf leaf) {
+    CaContent previous = previousCa;
+    if (previous != null
+        && now.isBefore(previous.signer().notAfter())
+        && leaf.issuer().equals(previous.signerCertificate())
+        && !now.isBefore(leaf.renewAt())
+        && outlives(previous, leaf)
+        && observed != null
+        && observed.trusts(previous.signerCertificate())) {
+      issue(previous, "renewal-from-previous-ca", leaf, now);
+    }
+  }
+
+  private void issue(CaContent issuer, String reason, ServingLeaf leaf, Instant now) {
     IssuedCertificate issued =
-        ca.signer()
+        issuer
+            .signer()
             .issueServing(
                 config.servingDnsNames(),
                 config.servingIpAddresses(),
@@ -472,7 +518,7 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
         "renew_at",
         next.renewAt(),
         "issuer_trusted",
-        observed != null && observed.trusts(signer),
+        observed != null && observed.trusts(issuer.signerCertificate()),
         "previous_serial",
         leaf == null ? "" : leaf.serialHex());
   }
@@ -520,6 +566,34 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
       }
     }
     lastError = error;
+  }
+
+  /** Readiness hinges on the issuer being trusted: log when that flips, with the reason. */
+  private void logReadinessChange(TlsStatus now) {
+    if (now.servingSerial() == null
+        || Boolean.valueOf(now.servingIssuerTrusted()).equals(issuerTrusted)) {
+      return;
+    }
+    issuerTrusted = now.servingIssuerTrusted();
+    if (issuerTrusted) {
+      log.info(
+          "tls ready: caBundle trusts the serving certificate's issuer",
+          "serving_serial",
+          now.servingSerial(),
+          "issuer_serial",
+          now.servingIssuerSerial());
+    } else {
+      log.warn(
+          "tls not ready: caBundle lacks the serving certificate's issuer",
+          "serving_serial",
+          now.servingSerial(),
+          "issuer_serial",
+          now.servingIssuerSerial(),
+          "webhook_configuration",
+          config.webhookConfigurationName(),
+          "difference",
+          String.valueOf(now.caBundleDetail()));
+    }
   }
 
   private TlsStatus snapshot(Instant now) {

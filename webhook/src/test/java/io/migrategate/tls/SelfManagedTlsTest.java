@@ -152,6 +152,32 @@ class SelfManagedTlsTest {
   }
 
   @Test
+  void aRenewalDueWhileTheSwitchWaitsIsServedByThePreviousCa() throws Exception {
+    tls(true).reconcile();
+    CaContent oldCa = store.stored();
+    Instant rotateAt = tls.status().caRotateAt();
+    // A serving certificate whose renewal falls one second after the CA rotation.
+    clock.set(rotateAt.minus(Duration.ofDays(2)).plusSeconds(1));
+    tls.reconcile();
+    assertEquals(rotateAt.plusSeconds(1), serving().renewAt());
+
+    clock.set(rotateAt);
+    tls.reconcile();
+    assertEquals(oldCa.signerCertificate(), serving().issuer(), "the switch waits");
+    ServingLeaf beforeRenewal = serving();
+
+    clock.advance(Duration.ofSeconds(1));
+    tls.reconcile();
+    assertNotEquals(beforeRenewal, serving(), "renewed although the switch still waits");
+    assertEquals(oldCa.signerCertificate(), serving().issuer(), "from the CA clients trust");
+    assertTrue(log().contains("reason=renewal-from-previous-ca"), log());
+
+    clock.advance(PROPAGATION);
+    tls.reconcile();
+    assertEquals(store.stored().signerCertificate(), serving().issuer(), "then the switch");
+  }
+
+  @Test
   void keepsTheOldCertificateWhileTheBundleLacksTheNewCaAndIsNotReadyWhenItLacksTheIssuer()
       throws Exception {
     CaContent oldCa = newCa("old");
