@@ -32,7 +32,7 @@ import javax.net.ssl.SSLParameters;
 final class CdsTraining {
   static final String FLAG = "--cds-training";
 
-  private static final String KEYSTORE_PASSWORD = "cds-training";
+  static final String KEYSTORE_PASSWORD = "cds-training";
 
   private static final String NAMESPACE = "training";
 
@@ -129,7 +129,7 @@ final class CdsTraining {
    * A PKCS#12 keystore with a CA and a server certificate issued by it for 127.0.0.1, like the API
    * server's (a self-signed server certificate would skip certificate path validation).
    */
-  private static Path generateKeystore() throws IOException, InterruptedException {
+  static Path generateKeystore() throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("migrate-gate-cds");
     dir.toFile().deleteOnExit();
     Path keystore = dir.resolve("stub.p12");

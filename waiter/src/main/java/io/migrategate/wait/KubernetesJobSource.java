@@ -102,7 +102,7 @@ final class KubernetesJobSource implements JobSource {
             }
           } catch (RuntimeException e) {
             // An answer the waiter cannot read (e.g. not JSON): say so once, then start over.
-            lost(new IOException("unexpected answer: " + e, e));
+            lost("unreadable answer from the API server (" + brief(e) + ")");
             Thread.sleep(backoff.next().toMillis());
           }
         }
@@ -120,7 +120,7 @@ final class KubernetesJobSource implements JobSource {
         if (closed) {
           return false;
         }
-        lost(e);
+        lost("cannot reach the API server (" + brief(e) + ")");
         Thread.sleep(backoff.next().toMillis());
         return true;
       }
@@ -144,7 +144,7 @@ final class KubernetesJobSource implements JobSource {
         resourceVersion = object.getMetadata().getResourceVersion();
         events.accept(new JobEvent.Observed(job, object));
       } else {
-        lost(new IOException("HTTP " + status + " " + statusMessage(response.body())));
+        lost("the API server answered HTTP " + status + ": " + statusMessage(response.body()));
         Thread.sleep(backoff.next().toMillis());
         return true;
       }
@@ -225,7 +225,7 @@ final class KubernetesJobSource implements JobSource {
         if (closed) {
           return WatchEnd.RELIST;
         }
-        lost(e);
+        lost("watch connection lost (" + brief(e) + ")");
         return WatchEnd.DISCONNECTED;
       }
     }
@@ -251,14 +251,11 @@ final class KubernetesJobSource implements JobSource {
       return now - deniedSinceNanos >= DENIED_GRACE.toNanos();
     }
 
-    private void lost(Exception e) {
+    /** Reports the first of a run of failures; {@link #restored()} ends the run. */
+    private void lost(String what) {
       if (!outage) {
         outage = true;
-        events.accept(
-            new JobEvent.Notice(
-                job,
-                "connection_lost",
-                "cannot reach the API server (" + brief(e) + "); retrying"));
+        events.accept(new JobEvent.Notice(job, "connection_lost", what + "; retrying"));
       }
     }
 
