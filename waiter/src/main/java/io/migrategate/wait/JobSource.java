@@ -1,5 +1,6 @@
 package io.migrategate.wait;
 
+import java.util.List;
 import java.util.function.Consumer;
 
 /**
@@ -15,6 +16,16 @@ public interface JobSource extends AutoCloseable {
    * {@link JobEvent.Missing}), then every change, until {@link #close()}.
    */
   void follow(String namespace, String job, Consumer<JobEvent> events);
+
+  /**
+   * Starts following several Jobs; by default one {@link #follow} each. A source that can ask about
+   * them together (the gate: one connection per waiter) overrides this.
+   */
+  default void followAll(String namespace, List<String> jobs, Consumer<JobEvent> events) {
+    for (String job : jobs) {
+      follow(namespace, job, events);
+    }
+  }
 
   /** Stops following; no events after it returns. Never throws. */
   @Override

@@ -1,6 +1,7 @@
 package io.migrategate.wait;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.migrategate.jobs.JobSetVerdict;
 import io.migrategate.jobs.JobVerdict;
 import io.migrategate.jobs.JobVerdict.Phase;
 import java.time.Duration;
@@ -56,9 +57,7 @@ final class Waiter {
     for (String job : config.jobs()) {
       states.put(job, new JobState());
     }
-    for (String job : config.jobs()) {
-      source.follow(config.namespace(), job, events::add);
-    }
+    source.followAll(config.namespace(), config.jobs(), events::add);
     while (true) {
       long now = nanoTime.getAsLong();
       if (now - deadline >= 0) {
@@ -84,10 +83,16 @@ final class Waiter {
   }
 
   private Exit handle(JobEvent event, long start) {
-    String name = config.qualified(event.job());
+    // A null job: a notice about the source as a whole (e.g. the gate connection).
+    String name = event.job() == null ? null : config.qualified(event.job());
     JobState state = states.get(event.job());
     if (event instanceof JobEvent.Observed observed) {
-      return observed(name, state, observed.object(), start);
+      Job job = observed.object();
+      String uid = job.getMetadata() == null ? null : job.getMetadata().getUid();
+      return judged(name, state, uid, JobVerdict.of(job, config.revision()), start);
+    }
+    if (event instanceof JobEvent.Judged judged) {
+      return judged(name, state, judged.uid(), judged.verdict(), start);
     }
     if (event instanceof JobEvent.Missing) {
       if (!state.missing) {
@@ -112,8 +117,7 @@ final class Waiter {
     return null;
   }
 
-  private Exit observed(String name, JobState state, Job job, long start) {
-    String uid = job.getMetadata() == null ? null : job.getMetadata().getUid();
+  private Exit judged(String name, JobState state, String uid, JobVerdict verdict, long start) {
     if (state.uid != null && uid != null && !uid.equals(state.uid)) {
       // A new run under the same name: whatever the old one did no longer counts.
       log.info(name, "recreated", "re-created, following the new Job", Map.of("uid", uid));
@@ -121,7 +125,6 @@ final class Waiter {
     }
     state.uid = uid;
     state.missing = false;
-    JobVerdict verdict = JobVerdict.of(job, config.revision());
     state.verdict = verdict;
     long now = nanoTime.getAsLong();
     if (verdict.phase() == Phase.FAILED) {
@@ -137,8 +140,9 @@ final class Waiter {
               // the verdict line starts with "succeeded"; keep its detail (condition, reason)
               + verdict.line().substring("succeeded".length()),
           uid == null ? Map.of() : Map.of("uid", uid));
-      if (states.values().stream()
-          .allMatch(s -> s.verdict != null && s.verdict.phase() == Phase.SUCCEEDED)) {
+      Map<String, JobVerdict> verdicts = new LinkedHashMap<>();
+      states.forEach((job, s) -> verdicts.put(job, s.verdict));
+      if (JobSetVerdict.of(verdicts).outcome() == JobSetVerdict.Outcome.SUCCEEDED) {
         return Exit.of(
             ExitCode.SUCCEEDED,
             (states.size() == 1 ? "job " + name : "jobs " + String.join(",", states.keySet()))

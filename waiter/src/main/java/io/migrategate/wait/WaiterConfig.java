@@ -24,6 +24,7 @@ import java.util.regex.Pattern;
  * @param kubeconfig kubeconfig file; empty means {@code KUBECONFIG} or in-cluster configuration
  * @param terminationLog where the one-line reason of a non-zero exit goes
  * @param logFormat text (key=value) or JSON lines
+ * @param gate where to ask the gate (gate mode), or empty to read Jobs from the API (direct mode)
  */
 public record WaiterConfig(
     String namespace,
@@ -32,7 +33,8 @@ public record WaiterConfig(
     String revision,
     Optional<Path> kubeconfig,
     Path terminationLog,
-    LogFormat logFormat) {
+    LogFormat logFormat,
+    Optional<GateEndpoint> gate) {
 
   public static final Path DEFAULT_TERMINATION_LOG = Path.of("/dev/termination-log");
 
@@ -53,6 +55,15 @@ public record WaiterConfig(
           "  --termination-log PATH  one-line reason of a failure          env MIGRATE_GATE_TERMINATION_LOG",
           "                          (default /dev/termination-log)",
           "  --log-format text|json  log format (default text)             env MIGRATE_GATE_LOG_FORMAT",
+          "",
+          "Gate mode (ask the migrate-gate service instead of the API server; no RBAC needed):",
+          "  --gate-url URL          https URL of the gate                 env MIGRATE_GATE_URL",
+          "  --gate-ca-file PATH     PEM CA to trust for the gate          env MIGRATE_GATE_CA_FILE",
+          "                          (or the PEM itself in MIGRATE_GATE_CA; default: system CAs)",
+          "  --token-file PATH       ServiceAccount token, audience        env MIGRATE_GATE_TOKEN_FILE",
+          "                          migrate-gate (default "
+              + GateEndpoint.DEFAULT_TOKEN_FILE
+              + ")",
           "  --help                  print this help",
           "",
           "A flag wins over its environment variable.",
@@ -81,7 +92,13 @@ public record WaiterConfig(
     FLAGS.put("--kubeconfig", "MIGRATE_GATE_KUBECONFIG");
     FLAGS.put("--termination-log", "MIGRATE_GATE_TERMINATION_LOG");
     FLAGS.put("--log-format", "MIGRATE_GATE_LOG_FORMAT");
+    FLAGS.put("--gate-url", "MIGRATE_GATE_URL");
+    FLAGS.put("--gate-ca-file", "MIGRATE_GATE_CA_FILE");
+    FLAGS.put("--token-file", "MIGRATE_GATE_TOKEN_FILE");
   }
+
+  /** The PEM of the gate's CA, for the webhook to inject without a volume. */
+  static final String GATE_CA_PEM_ENV = "MIGRATE_GATE_CA";
 
   public WaiterConfig {
     Objects.requireNonNull(namespace, "namespace");
@@ -90,6 +107,27 @@ public record WaiterConfig(
     Objects.requireNonNull(kubeconfig, "kubeconfig");
     Objects.requireNonNull(terminationLog, "terminationLog");
     Objects.requireNonNull(logFormat, "logFormat");
+    Objects.requireNonNull(gate, "gate");
+  }
+
+  /** Direct mode: the Jobs are read from the API server. */
+  public WaiterConfig(
+      String namespace,
+      List<String> jobs,
+      Optional<Duration> timeout,
+      String revision,
+      Optional<Path> kubeconfig,
+      Path terminationLog,
+      LogFormat logFormat) {
+    this(
+        namespace,
+        jobs,
+        timeout,
+        revision,
+        kubeconfig,
+        terminationLog,
+        logFormat,
+        Optional.empty());
   }
 
   /** Whether the arguments ask for the usage text. */
@@ -183,6 +221,8 @@ public record WaiterConfig(
       }
     }
 
+    Optional<GateEndpoint> gate = gateEndpoint(flags, env, kubeconfig.isPresent());
+
     return new WaiterConfig(
         namespace,
         new ArrayList<>(jobs),
@@ -190,7 +230,44 @@ public record WaiterConfig(
         value("--revision", flags, env),
         kubeconfig,
         terminationLog,
-        format);
+        format,
+        gate);
+  }
+
+  /** Gate mode when {@code --gate-url} is set; its companion flags only make sense with it. */
+  private static Optional<GateEndpoint> gateEndpoint(
+      Map<String, String> flags, Map<String, String> env, boolean kubeconfigGiven)
+      throws UsageException {
+    String url = value("--gate-url", flags, env);
+    String caFile = value("--gate-ca-file", flags, env);
+    String caPem = env.get(GATE_CA_PEM_ENV);
+    String tokenFile = value("--token-file", flags, env);
+    if (url == null) {
+      if (caFile != null || tokenFile != null) {
+        throw new UsageException(
+            (caFile != null ? "--gate-ca-file" : "--token-file")
+                + " is only used in gate mode: also give --gate-url (or MIGRATE_GATE_URL),"
+                + " or leave it out to read the Jobs from the API server");
+      }
+      return Optional.empty();
+    }
+    if (kubeconfigGiven) {
+      throw new UsageException(
+          "--kubeconfig and --gate-url both given: the waiter asks either the API server"
+              + " (--kubeconfig) or the gate (--gate-url); give one");
+    }
+    try {
+      return Optional.of(
+          GateEndpoint.of(
+              url,
+              Optional.ofNullable(caFile).map(Path::of),
+              Optional.ofNullable(caPem).filter(pem -> !pem.isBlank()),
+              Optional.ofNullable(tokenFile)
+                  .map(Path::of)
+                  .orElse(GateEndpoint.DEFAULT_TOKEN_FILE)));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(e.getMessage());
+    }
   }
 
   private static Map<String, String> readFlags(List<String> args) throws UsageException {
@@ -228,6 +305,9 @@ public record WaiterConfig(
       case "--revision" -> "--revision 42";
       case "--kubeconfig" -> "--kubeconfig /path/to/kubeconfig";
       case "--termination-log" -> "--termination-log /dev/termination-log";
+      case "--gate-url" -> "--gate-url https://migrate-gate.migrate-gate.svc";
+      case "--gate-ca-file" -> "--gate-ca-file /etc/migrate-gate/ca.crt";
+      case "--token-file" -> "--token-file " + GateEndpoint.DEFAULT_TOKEN_FILE;
       default -> "--log-format json";
     };
   }

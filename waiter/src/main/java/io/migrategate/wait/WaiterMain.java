@@ -58,7 +58,10 @@ public final class WaiterMain {
   private static Exit waitFor(WaiterConfig config, Map<String, String> env, WaitLog log) {
     JobSource source;
     try {
-      source = new KubernetesJobSource(new KubeApi(ApiAccess.resolve(config.kubeconfig(), env)));
+      source =
+          config.gate().isPresent()
+              ? GateJobSource.create(config.gate().get(), config.revision())
+              : new KubernetesJobSource(new KubeApi(ApiAccess.resolve(config.kubeconfig(), env)));
     } catch (ApiAccess.AccessException e) {
       log.error(null, "config_error", e.getMessage());
       return Exit.of(ExitCode.USAGE, e.getMessage());

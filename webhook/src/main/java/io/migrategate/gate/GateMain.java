@@ -1,3 +1,132 @@
 package io.migrategate.gate;
 
-class GateMain {}
+import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.admission.InjectionConfig;
+import io.migrategate.admission.PodAdmissionReviewer;
+import io.migrategate.admission.WaitEndpoint;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
+import sun.misc.Signal;
+
+/**
+ * {@code java -jar migrate-gate-webhook.jar}: parses flags and env, starts the {@link Gate}, and on
+ * SIGTERM (or SIGINT) drains it and exits 0.
+ */
+public final class GateMain {
+  static final int EXIT_STOPPED = 0;
+  static final int EXIT_START_FAILED = 1;
+  static final int EXIT_USAGE = 64;
+
+  private GateMain() {}
+
+  public static void main(String[] args) {
+    // Library logging (Vert.x, fabric8, admission) goes through the gate's own log format.
+    System.setProperty("slf4j.provider", GateLogProvider.class.getName());
+    System.setProperty("slf4j.internal.verbosity", "WARN");
+    System.exit(run(args, System.getenv(), System.out, System.err, GateMain::defaultReviewer));
+  }
+
+  static int run(
+      String[] args,
+      Map<String, String> env,
+      PrintStream out,
+      PrintStream err,
+      ReviewerFactory reviewers) {
+    List<String> arguments = Arrays.asList(args);
+    if (arguments.contains("--help") || arguments.contains("-h")) {
+      out.print(GateConfig.usage());
+      return EXIT_STOPPED;
+    }
+    GateConfig config;
+    try {
+      config = GateConfig.parse(arguments, env);
+    } catch (UsageException e) {
+      err.println("migrate-gate: " + e.getMessage());
+      return EXIT_USAGE;
+    }
+    GateLog log = new GateLog(config.logFormat(), err);
+    GateLog.useForLibraries(log);
+    Gate gate;
+    try {
+      gate = Gate.start(config, reviewers, log);
+    } catch (Gate.StartException e) {
+      log.error("start failed", "error", e.getMessage());
+      return EXIT_START_FAILED;
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runnable drain =
+        () -> {
+          gate.drainAndStop();
+          stopped.countDown();
+        };
+    // A handled SIGTERM lets the drain finish and the process exit 0; a plain shutdown hook
+    // would exit 143. The hook stays as the fallback for other ways the JVM is told to stop.
+    Runtime.getRuntime().addShutdownHook(new Thread(gate::drainAndStop, "migrate-gate-shutdown"));
+    for (String name : List.of("TERM", "INT")) {
+      try {
+        Signal.handle(
+            new Signal(name), signal -> new Thread(drain, "migrate-gate-sig" + name).start());
+      } catch (IllegalArgumentException e) {
+        log.warn("cannot handle signal, relying on the shutdown hook", "signal", name);
+      }
+    }
+    try {
+      stopped.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return EXIT_STOPPED;
+  }
+
+  /** The production reviewer: pod injection with informer-backed owner lookups. */
+  static AdmissionReviewer defaultReviewer(
+      GateConfig config, KubernetesAccess kubernetes, Supplier<Optional<String>> gateTrust) {
+    if (config.waitUrl() != null && config.waitCaFile() == null) {
+      // Self-managed TLS: waiters must trust the CAs of the gate's own CA Secret, which rotate.
+      return new TrustFollowingReviewer(
+          gateTrust,
+          caPem ->
+              podReviewer(
+                  config, kubernetes, caPem.map(pem -> new WaitEndpoint(config.waitUrl(), pem))));
+    }
+    return podReviewer(config, kubernetes, waitEndpoint(config));
+  }
+
+  private static AdmissionReviewer podReviewer(
+      GateConfig config, KubernetesAccess kubernetes, Optional<WaitEndpoint> waitEndpoint) {
+    InjectionConfig injection =
+        new InjectionConfig(
+            config.waiterImage(),
+            config.waiterResources(),
+            config.ownerLookupFailurePolicy(),
+            config.namespace(),
+            Set.copyOf(config.excludedNamespaces()),
+            InjectionConfig.DEFAULT_RUN_AS_USER,
+            waitEndpoint);
+    return new PodAdmissionReviewer(
+        injection,
+        kubernetes.ownerLookup(config.ownerLookupTimeout()),
+        kubernetes.jobTracking(config.namespace(), config.ledgerPolicy()).tracker()::allSucceeded);
+  }
+
+  /** Gate mode for injected waiters when configured with a CA file (GateConfig checked it). */
+  private static Optional<WaitEndpoint> waitEndpoint(GateConfig config) {
+    if (config.waitUrl() == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new WaitEndpoint(config.waitUrl(), Files.readString(config.waitCaFile())));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read --wait-ca-file " + config.waitCaFile(), e);
+    }
+  }
+}

@@ -1,0 +1,663 @@
+package io.migrategate.gate;
+
+import io.migrategate.admission.FailurePolicy;
+import io.migrategate.admission.InjectionConfig;
+import io.migrategate.admission.WaiterResources;
+import io.migrategate.ledger.LedgerPolicy;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Everything the gate is started with. Each setting comes from a flag or, when the flag is absent,
+ * from its environment variable, else from its default (see {@link Option}); docs/configuration.md
+ * describes the same table.
+ */
+public record GateConfig(
+    int port,
+    int probePort,
+    TlsMode tlsMode,
+    /* files mode only, else null. */
+    Path tlsCertFile,
+    /* files mode only, else null. */
+    Path tlsKeyFile,
+    /* self-managed mode: where the CA lives and which webhook configuration trusts it. */
+    SelfManagedTlsSettings selfManagedTls,
+    String waiterImage,
+    /* null: KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl does. */
+    Path kubeconfig,
+    String namespace,
+    FailurePolicy ownerLookupFailurePolicy,
+    Duration ownerLookupTimeout,
+    List<String> excludedNamespaces,
+    WaiterResources waiterResources,
+    Duration drainDelay,
+    Duration shutdownTimeout,
+    LogFormat logFormat,
+    /* null: injected waiters read the API directly (no gate mode). */
+    String waitUrl,
+    /* null exactly when waitUrl is null. */
+    Path waitCaFile,
+    LedgerPolicy ledgerPolicy) {
+
+  public GateConfig {
+    excludedNamespaces = List.copyOf(excludedNamespaces);
+  }
+
+  /** Where the serving certificate comes from. */
+  public enum TlsMode {
+    /** PEM files, watched (cert-manager, or Secrets a team manages). */
+    FILES,
+    /**
+     * The gate's own CA in a Secret, serving certificates minted in memory, caBundle kept in sync.
+     */
+    SELF_MANAGED
+  }
+
+  /**
+   * Self-managed TLS: the CA Secret (in the gate's namespace), the MutatingWebhookConfiguration
+   * whose caBundle the gate keeps, the Service the certificate is for, and extra IP addresses (a
+   * gate run on a host, reached at https://127.0.0.1).
+   */
+  public record SelfManagedTlsSettings(
+      String caSecret, String webhookConfiguration, String service, List<String> ipAddresses) {
+    public SelfManagedTlsSettings {
+      ipAddresses = List.copyOf(ipAddresses);
+    }
+  }
+
+  public enum LogFormat {
+    TEXT,
+    JSON
+  }
+
+  /** Where the gate runs when nothing says otherwise: the pod's service account namespace file. */
+  static final Path SERVICE_ACCOUNT_NAMESPACE =
+      Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+
+  /** Every setting: its flag, its environment variable, its default and what it does. */
+  public enum Option {
+    PORT(
+        "--port",
+        "MIGRATE_GATE_PORT",
+        "8443",
+        "HTTPS port serving POST /mutate (0 picks a free port)."),
+    PROBE_PORT(
+        "--probe-port",
+        "MIGRATE_GATE_PROBE_PORT",
+        "8080",
+        "Plain-HTTP port serving /livez, /readyz and /metrics (0 picks a free port)."),
+    TLS_MODE(
+        "--tls-mode",
+        "MIGRATE_GATE_TLS_MODE",
+        "files",
+        "files: serve --tls-cert-file/--tls-key-file. self-managed: keep a CA in the Secret"
+            + " --tls-ca-secret, mint serving certificates in memory and keep the caBundle of"
+            + " --webhook-configuration in sync (the manifests' default)."),
+    TLS_CERT_FILE(
+        "--tls-cert-file",
+        "MIGRATE_GATE_TLS_CERT_FILE",
+        null,
+        "PEM serving certificate (chain). Required with --tls-mode=files. Watched: a new"
+            + " certificate is served without restart."),
+    TLS_KEY_FILE(
+        "--tls-key-file",
+        "MIGRATE_GATE_TLS_KEY_FILE",
+        null,
+        "PEM private key of the serving certificate. Required with --tls-mode=files. Watched like"
+            + " the certificate."),
+    TLS_CA_SECRET(
+        "--tls-ca-secret",
+        "MIGRATE_GATE_TLS_CA_SECRET",
+        "migrate-gate-ca",
+        "Self-managed mode: the Secret in the gate's namespace holding the CA (the manifests create"
+            + " it empty; the gate fills it)."),
+    WEBHOOK_CONFIGURATION(
+        "--webhook-configuration",
+        "MIGRATE_GATE_WEBHOOK_CONFIGURATION",
+        "migrate-gate",
+        "Self-managed mode: the MutatingWebhookConfiguration whose caBundle the gate keeps in"
+            + " sync."),
+    TLS_SERVICE(
+        "--tls-service",
+        "MIGRATE_GATE_TLS_SERVICE",
+        "migrate-gate",
+        "Self-managed mode: the Service the serving certificate names (svc, svc.ns, svc.ns.svc,"
+            + " svc.ns.svc.cluster.local)."),
+    TLS_IP_SANS(
+        "--tls-ip-sans",
+        "MIGRATE_GATE_TLS_IP_SANS",
+        null,
+        "Self-managed mode: comma-separated IP addresses the certificate also names (e.g."
+            + " 127.0.0.1 for a gate run on a host)."),
+    WAITER_IMAGE(
+        "--waiter-image",
+        "MIGRATE_GATE_WAITER_IMAGE",
+        null,
+        "Image of the injected migrate-wait init container. Required."),
+    KUBECONFIG(
+        "--kubeconfig",
+        "MIGRATE_GATE_KUBECONFIG",
+        null,
+        "Kubeconfig file for the Kubernetes API. Default: KUBECONFIG, ~/.kube/config, else the"
+            + " in-cluster service account."),
+    NAMESPACE(
+        "--namespace",
+        "MIGRATE_GATE_NAMESPACE",
+        null,
+        "The gate's own namespace; its pods are never mutated. Default: the service account's"
+            + " namespace, else migrate-gate."),
+    OWNER_LOOKUP_FAILURE_POLICY(
+        "--owner-lookup-failure-policy",
+        "MIGRATE_GATE_OWNER_LOOKUP_FAILURE_POLICY",
+        "fail-closed",
+        "fail-closed (deny the pod) or fail-open (admit it without a waiter) when a pod's owner"
+            + " cannot be read."),
+    OWNER_LOOKUP_TIMEOUT(
+        "--owner-lookup-timeout",
+        "MIGRATE_GATE_OWNER_LOOKUP_TIMEOUT",
+        "2s",
+        "Longest wait for one direct GET of a pod's owner (cache misses); keep it well under the"
+            + " webhook's timeoutSeconds."),
+    EXCLUDED_NAMESPACES(
+        "--excluded-namespaces",
+        "MIGRATE_GATE_EXCLUDED_NAMESPACES",
+        "",
+        "Comma-separated namespaces whose pods are never mutated, in addition to kube-system,"
+            + " kube-public, kube-node-lease and the gate's own namespace (always excluded)."),
+    WAITER_CPU_REQUEST(
+        "--waiter-cpu-request",
+        "MIGRATE_GATE_WAITER_CPU_REQUEST",
+        InjectionConfig.DEFAULT_RESOURCES.requestsCpu(),
+        "CPU request of migrate-wait."),
+    WAITER_MEMORY_REQUEST(
+        "--waiter-memory-request",
+        "MIGRATE_GATE_WAITER_MEMORY_REQUEST",
+        InjectionConfig.DEFAULT_RESOURCES.requestsMemory(),
+        "Memory request of migrate-wait."),
+    WAITER_CPU_LIMIT(
+        "--waiter-cpu-limit",
+        "MIGRATE_GATE_WAITER_CPU_LIMIT",
+        InjectionConfig.DEFAULT_RESOURCES.limitsCpu(),
+        "CPU limit of migrate-wait."),
+    WAITER_MEMORY_LIMIT(
+        "--waiter-memory-limit",
+        "MIGRATE_GATE_WAITER_MEMORY_LIMIT",
+        InjectionConfig.DEFAULT_RESOURCES.limitsMemory(),
+        "Memory limit of migrate-wait."),
+    DRAIN_DELAY(
+        "--drain-delay",
+        "MIGRATE_GATE_DRAIN_DELAY",
+        "5s",
+        "After SIGTERM: how long /readyz reports not ready while reviews are still served, so"
+            + " endpoints stop routing to this pod."),
+    SHUTDOWN_TIMEOUT(
+        "--shutdown-timeout",
+        "MIGRATE_GATE_SHUTDOWN_TIMEOUT",
+        "10s",
+        "After the drain delay: the longest wait for in-flight reviews before the gate exits."),
+    LOG_FORMAT("--log-format", "MIGRATE_GATE_LOG_FORMAT", "text", "text (key=value) or json."),
+    WAIT_URL(
+        "--wait-url",
+        "MIGRATE_GATE_WAIT_URL",
+        null,
+        "https URL of this gate's Service as pods reach it (e.g. https://migrate-gate.migrate-gate.svc)."
+            + " With it, injected waiters ask the gate's wait API (gate mode: no RBAC for the pod)"
+            + " unless the workload says migrate.io/source: api. Needs --wait-ca-file."),
+    WAIT_CA_FILE(
+        "--wait-ca-file",
+        "MIGRATE_GATE_WAIT_CA_FILE",
+        null,
+        "PEM of the CA that signed the serving certificate, injected into waiters (env"
+            + " MIGRATE_GATE_CA) so they verify the gate. Required with --wait-url."),
+    LEDGER_RETENTION(
+        "--ledger-retention",
+        "MIGRATE_GATE_LEDGER_RETENTION",
+        "720h",
+        "How long the success ledger remembers a Job that succeeded and was deleted (pods created"
+            + " later start without waiting)."),
+    LEDGER_MAX_ENTRIES(
+        "--ledger-max-entries",
+        "MIGRATE_GATE_LEDGER_MAX_ENTRIES",
+        Integer.toString(LedgerPolicy.DEFAULT_MAX_ENTRIES_PER_NAMESPACE),
+        "Most Jobs the success ledger remembers per namespace (1-"
+            + LedgerPolicy.MAX_ENTRIES_PER_NAMESPACE
+            + "); the oldest go first.");
+
+    public final String flag;
+    public final String env;
+
+    /** null: required or computed (see the description). */
+    public final String defaultValue;
+
+    public final String description;
+
+    Option(String flag, String env, String defaultValue, String description) {
+      this.flag = flag;
+      this.env = env;
+      this.defaultValue = defaultValue;
+      this.description = description;
+    }
+
+    static Option byFlag(String flag) {
+      for (Option option : values()) {
+        if (option.flag.equals(flag)) {
+          return option;
+        }
+      }
+      return null;
+    }
+  }
+
+  public static String usage() {
+    StringBuilder text =
+        new StringBuilder(
+            "Usage: java -jar migrate-gate-webhook.jar --tls-cert-file PEM --tls-key-file PEM"
+                + " --waiter-image IMAGE [options]\n\n"
+                + "The migrate-gate admission webhook: injects the migrate-wait init container into"
+                + " pods\nannotated with migrate.io/job. Each flag can also be set by its environment"
+                + " variable;\nthe flag wins.\n\nOptions:\n");
+    for (Option option : Option.values()) {
+      text.append(String.format(Locale.ROOT, "  %-32s %s%n", option.flag + " VALUE", option.env));
+      text.append("      ").append(option.description);
+      if (option.defaultValue != null) {
+        text.append(" Default: ")
+            .append(option.defaultValue.isEmpty() ? "none" : option.defaultValue)
+            .append('.');
+      }
+      text.append('\n');
+    }
+    text.append("  --help                           Print this text.\n");
+    text.append(
+        "\nExit codes: 0 stopped after SIGTERM/SIGINT, 1 could not start, 64 bad flag or"
+            + " variable.\n");
+    return text.toString();
+  }
+
+  /** Reads flags ({@code --flag value} or {@code --flag=value}), then env, then defaults. */
+  public static GateConfig parse(List<String> args, Map<String, String> env) throws UsageException {
+    Map<Option, String> fromFlags = new EnumMap<>(Option.class);
+    for (int i = 0; i < args.size(); i++) {
+      String arg = args.get(i);
+      String name = arg;
+      String value = null;
+      int equals = arg.indexOf('=');
+      if (arg.startsWith("--") && equals > 0) {
+        name = arg.substring(0, equals);
+        value = arg.substring(equals + 1);
+      }
+      Option option = Option.byFlag(name);
+      if (option == null) {
+        throw new UsageException(
+            "unknown argument '" + arg + "': run with --help for the list of flags");
+      }
+      if (value == null) {
+        if (i + 1 >= args.size()) {
+          throw new UsageException(
+              option.flag
+                  + " needs a value: "
+                  + option.flag
+                  + " VALUE ("
+                  + option.description
+                  + ")");
+        }
+        value = args.get(++i);
+      }
+      fromFlags.put(option, value);
+    }
+    Settings settings = new Settings(fromFlags, env);
+    TlsMode tlsMode = settings.tlsMode();
+    return new GateConfig(
+        settings.port(Option.PORT),
+        settings.port(Option.PROBE_PORT),
+        tlsMode,
+        tlsMode == TlsMode.FILES ? settings.readableFile(Option.TLS_CERT_FILE) : null,
+        tlsMode == TlsMode.FILES ? settings.readableFile(Option.TLS_KEY_FILE) : null,
+        tlsMode == TlsMode.SELF_MANAGED ? settings.selfManagedTls() : null,
+        settings.required(Option.WAITER_IMAGE),
+        settings.optionalReadableFile(Option.KUBECONFIG),
+        settings.namespace(),
+        settings.failurePolicy(),
+        settings.duration(Option.OWNER_LOOKUP_TIMEOUT),
+        settings.list(Option.EXCLUDED_NAMESPACES),
+        settings.waiterResources(),
+        settings.duration(Option.DRAIN_DELAY),
+        settings.duration(Option.SHUTDOWN_TIMEOUT),
+        settings.logFormat(),
+        settings.waitUrl(),
+        settings.waitCaFile(tlsMode),
+        settings.ledgerPolicy());
+  }
+
+  /** Resolves one option's raw text and turns it into a typed value or a usage error. */
+  private static final class Settings {
+    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+    private final Map<Option, String> flags;
+    private final Map<String, String> env;
+
+    Settings(Map<Option, String> flags, Map<String, String> env) {
+      this.flags = flags;
+      this.env = env;
+    }
+
+    /** The flag's value, else the env var's (ignored when blank), else null. */
+    private String raw(Option option) {
+      String value = flags.get(option);
+      if (value == null) {
+        value = env.get(option.env);
+        if (value != null && value.isBlank()) {
+          value = null;
+        }
+      }
+      return value == null ? option.defaultValue : value.trim();
+    }
+
+    /** How to name where a bad value came from, so the message says what to fix. */
+    private String source(Option option) {
+      return flags.containsKey(option) ? option.flag : option.flag + " (env " + option.env + ")";
+    }
+
+    String required(Option option) throws UsageException {
+      String value = raw(option);
+      if (value == null || value.isEmpty()) {
+        throw new UsageException(
+            option.flag
+                + " is required: set "
+                + option.flag
+                + " VALUE or the environment variable "
+                + option.env
+                + " ("
+                + option.description
+                + ")");
+      }
+      return value;
+    }
+
+    int port(Option option) throws UsageException {
+      String value = raw(option);
+      try {
+        int port = Integer.parseInt(value);
+        if (port >= 0 && port <= 65535) {
+          return port;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new UsageException(
+          source(option) + " is '" + value + "': give a port number between 1 and 65535");
+    }
+
+    Path readableFile(Option option) throws UsageException {
+      Path path = Path.of(required(option));
+      if (!Files.isReadable(path) || Files.isDirectory(path)) {
+        throw new UsageException(
+            source(option)
+                + " is '"
+                + path
+                + "': no readable file there; point it at a PEM file (e.g. a mounted Secret's"
+                + " tls.crt / tls.key)");
+      }
+      return path;
+    }
+
+    Path optionalReadableFile(Option option) throws UsageException {
+      String value = raw(option);
+      if (value == null || value.isEmpty()) {
+        return null;
+      }
+      Path path = Path.of(value);
+      if (!Files.isReadable(path) || Files.isDirectory(path)) {
+        throw new UsageException(
+            source(option)
+                + " is '"
+                + path
+                + "': no readable file there; give a kubeconfig file or leave it unset to use"
+                + " KUBECONFIG or the in-cluster service account");
+      }
+      return path;
+    }
+
+    String namespace() throws UsageException {
+      String value = raw(Option.NAMESPACE);
+      if (value == null) {
+        try {
+          value =
+              Files.isReadable(SERVICE_ACCOUNT_NAMESPACE)
+                  ? Files.readString(SERVICE_ACCOUNT_NAMESPACE).trim()
+                  : "migrate-gate";
+        } catch (IOException e) {
+          value = "migrate-gate";
+        }
+      }
+      if (!DNS_LABEL.matcher(value).matches()) {
+        throw new UsageException(
+            source(Option.NAMESPACE)
+                + " is '"
+                + value
+                + "': give a Kubernetes namespace name (lowercase letters, digits and '-')");
+      }
+      return value;
+    }
+
+    TlsMode tlsMode() throws UsageException {
+      String value = raw(Option.TLS_MODE);
+      if (value.equals("files")) {
+        if (raw(Option.TLS_CERT_FILE) == null) {
+          throw new UsageException(
+              "no serving certificate: give --tls-cert-file and --tls-key-file (PEM), or"
+                  + " --tls-mode=self-managed to let the gate keep its own CA");
+        }
+        return TlsMode.FILES;
+      }
+      if (value.equals("self-managed")) {
+        return TlsMode.SELF_MANAGED;
+      }
+      throw new UsageException(
+          source(Option.TLS_MODE) + " is '" + value + "': give files or self-managed");
+    }
+
+    SelfManagedTlsSettings selfManagedTls() throws UsageException {
+      List<String> ips = new ArrayList<>();
+      String value = raw(Option.TLS_IP_SANS);
+      for (String ip : value == null ? new String[0] : value.split(",")) {
+        String trimmed = ip.trim();
+        if (trimmed.isEmpty()) {
+          continue;
+        }
+        if (!trimmed.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+          throw new UsageException(
+              source(Option.TLS_IP_SANS)
+                  + " contains '"
+                  + trimmed
+                  + "': give comma-separated IP addresses, e.g. 127.0.0.1");
+        }
+        ips.add(trimmed);
+      }
+      return new SelfManagedTlsSettings(
+          dnsLabel(Option.TLS_CA_SECRET),
+          dnsLabel(Option.WEBHOOK_CONFIGURATION),
+          dnsLabel(Option.TLS_SERVICE),
+          ips);
+    }
+
+    private String dnsLabel(Option option) throws UsageException {
+      String value = required(option);
+      if (!DNS_LABEL.matcher(value).matches()) {
+        throw new UsageException(
+            source(option) + " is '" + value + "': give a Kubernetes object name (DNS label)");
+      }
+      return value;
+    }
+
+    List<String> list(Option option) throws UsageException {
+      List<String> names = new ArrayList<>();
+      String value = raw(option);
+      for (String name : Arrays.asList(value == null ? new String[0] : value.split(","))) {
+        String trimmed = name.trim();
+        if (trimmed.isEmpty()) {
+          continue;
+        }
+        if (!DNS_LABEL.matcher(trimmed).matches()) {
+          throw new UsageException(
+              source(option)
+                  + " contains '"
+                  + trimmed
+                  + "': give comma-separated Kubernetes namespace names");
+        }
+        names.add(trimmed);
+      }
+      return names;
+    }
+
+    FailurePolicy failurePolicy() throws UsageException {
+      String value = raw(Option.OWNER_LOOKUP_FAILURE_POLICY);
+      try {
+        return FailurePolicy.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(
+            source(Option.OWNER_LOOKUP_FAILURE_POLICY)
+                + " is '"
+                + value
+                + "': give fail-closed or fail-open");
+      }
+    }
+
+    LogFormat logFormat() throws UsageException {
+      String value = raw(Option.LOG_FORMAT);
+      return switch (value) {
+        case "text" -> LogFormat.TEXT;
+        case "json" -> LogFormat.JSON;
+        default ->
+            throw new UsageException(
+                source(Option.LOG_FORMAT) + " is '" + value + "': give text or json");
+      };
+    }
+
+    Duration duration(Option option) throws UsageException {
+      String value = raw(option);
+      Matcher matcher = DURATION.matcher(value);
+      if (!matcher.matches()) {
+        throw new UsageException(
+            source(option) + " is '" + value + "': give a duration like 500ms, 5s, 2m or 1h");
+      }
+      long amount = Long.parseLong(matcher.group(1));
+      return switch (matcher.group(2)) {
+        case "ms" -> Duration.ofMillis(amount);
+        case "s" -> Duration.ofSeconds(amount);
+        case "m" -> Duration.ofMinutes(amount);
+        default -> Duration.ofHours(amount);
+      };
+    }
+
+    String waitUrl() throws UsageException {
+      String value = raw(Option.WAIT_URL);
+      if (value == null || value.isEmpty()) {
+        if (raw(Option.WAIT_CA_FILE) != null) {
+          throw new UsageException(
+              source(Option.WAIT_CA_FILE)
+                  + " is set without --wait-url: give both to inject waiters in gate mode, or"
+                  + " neither");
+        }
+        return null;
+      }
+      try {
+        URI uri = new URI(value);
+        if ("https".equals(uri.getScheme()) && uri.getHost() != null && uri.getQuery() == null) {
+          return value.endsWith("/") ? value.substring(0, value.length() - 1) : value;
+        }
+      } catch (URISyntaxException e) {
+        // reported below
+      }
+      throw new UsageException(
+          source(Option.WAIT_URL)
+              + " is '"
+              + value
+              + "': give the https URL pods reach the gate at, e.g."
+              + " https://migrate-gate.migrate-gate.svc");
+    }
+
+    Path waitCaFile(TlsMode tlsMode) throws UsageException {
+      if (raw(Option.WAIT_URL) == null) {
+        return null;
+      }
+      if (raw(Option.WAIT_CA_FILE) == null && tlsMode == TlsMode.SELF_MANAGED) {
+        return null; // the gate hands waiters the CAs of its own CA Secret
+      }
+      if (raw(Option.WAIT_CA_FILE) == null) {
+        throw new UsageException(
+            "--wait-url needs --wait-ca-file (or "
+                + Option.WAIT_CA_FILE.env
+                + "): the PEM CA that injected waiters trust for the gate");
+      }
+      Path path = readableFile(Option.WAIT_CA_FILE);
+      try {
+        if (!Files.readString(path).contains("-----BEGIN CERTIFICATE-----")) {
+          throw new UsageException(
+              source(Option.WAIT_CA_FILE) + " is '" + path + "': no PEM certificate in it");
+        }
+      } catch (IOException e) {
+        throw new UsageException(source(Option.WAIT_CA_FILE) + " cannot be read: " + e);
+      }
+      return path;
+    }
+
+    LedgerPolicy ledgerPolicy() throws UsageException {
+      Duration retention = duration(Option.LEDGER_RETENTION);
+      String max = raw(Option.LEDGER_MAX_ENTRIES);
+      try {
+        return new LedgerPolicy(retention, Integer.parseInt(max));
+      } catch (NumberFormatException e) {
+        throw new UsageException(
+            source(Option.LEDGER_MAX_ENTRIES) + " is '" + max + "': give a whole number");
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(
+            e.getMessage()
+                + " (from "
+                + source(Option.LEDGER_RETENTION)
+                + ", "
+                + source(Option.LEDGER_MAX_ENTRIES)
+                + ")");
+      }
+    }
+
+    /** The quantity rules live in {@link WaiterResources}; this only names the flag to fix. */
+    WaiterResources waiterResources() throws UsageException {
+      Option[] options = {
+        Option.WAITER_CPU_REQUEST,
+        Option.WAITER_MEMORY_REQUEST,
+        Option.WAITER_CPU_LIMIT,
+        Option.WAITER_MEMORY_LIMIT
+      };
+      String[] values = new String[options.length];
+      for (int i = 0; i < options.length; i++) {
+        values[i] = raw(options[i]);
+      }
+      try {
+        return new WaiterResources(values[0], values[1], values[2], values[3]);
+      } catch (IllegalArgumentException e) {
+        StringBuilder named = new StringBuilder();
+        for (int i = 0; i < options.length; i++) {
+          named.append(i == 0 ? "" : ", ").append(source(options[i])).append('=').append(values[i]);
+        }
+        throw new UsageException(
+            e.getMessage()
+                + " (from "
+                + named
+                + "): give Kubernetes quantities such as 10m or 64Mi");
+      }
+    }
+  }
+}

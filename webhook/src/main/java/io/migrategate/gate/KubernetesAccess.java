@@ -1,0 +1,206 @@
+package io.migrategate.gate;
+
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.ConfigBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.migrategate.admission.KubernetesOwnerLookup;
+import io.migrategate.jobs.KubernetesJobTracking;
+import io.migrategate.ledger.LedgerPolicy;
+import io.migrategate.waitapi.CachingTokenReviewer;
+import io.migrategate.waitapi.KubernetesTokenReviewer;
+import io.migrategate.waitapi.TokenReviewer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The gate's Kubernetes client, built on first use so that startup never waits for the API, and a
+ * background check of whether the API answers. The gate keeps serving admission when it does not:
+ * reviews that need no lookup are answered; the state shows in /readyz and in metrics.
+ */
+public final class KubernetesAccess implements AutoCloseable {
+  /** What the last check of the API found. */
+  public record ApiState(Status status, Instant since, String detail) {
+    public enum Status {
+      NOT_CHECKED,
+      REACHABLE,
+      UNREACHABLE
+    }
+  }
+
+  private static final int CHECK_TIMEOUT_MILLIS = 5000;
+
+  private final Path kubeconfig;
+  private final GateLog log;
+  private Config config;
+  private volatile KubernetesClient client;
+  private volatile KubernetesOwnerLookup ownerLookup;
+  private volatile KubernetesJobTracking jobTracking;
+  private volatile CachingTokenReviewer tokenReviewer;
+  private volatile ApiState state =
+      new ApiState(ApiState.Status.NOT_CHECKED, Instant.now(), "no check has finished yet");
+  private ScheduledExecutorService checks;
+
+  public KubernetesAccess(Path kubeconfig, GateLog log) {
+    this.kubeconfig = kubeconfig;
+    this.log = log;
+  }
+
+  /**
+   * How to reach the API: {@code --kubeconfig}, else KUBECONFIG / ~/.kube/config, else the
+   * in-cluster service account. Reading it does not contact the API.
+   */
+  public synchronized Config config() {
+    if (config == null) {
+      config =
+          kubeconfig == null
+              ? Config.autoConfigure(null)
+              : Config.fromKubeconfig(kubeconfig.toFile());
+    }
+    return config;
+  }
+
+  /** The client of the API check (fabric8, JDK HTTP client), built on first use. */
+  public KubernetesClient client() {
+    KubernetesClient existing = client;
+    if (existing != null) {
+      return existing;
+    }
+    synchronized (this) {
+      if (client == null) {
+        // One quick attempt: the check runs again on its own schedule, and a retrying call
+        // would hide for a minute that the API is gone.
+        client =
+            new KubernetesClientBuilder()
+                .withConfig(
+                    new ConfigBuilder(config())
+                        .withRequestRetryBackoffLimit(0)
+                        .withConnectionTimeout(CHECK_TIMEOUT_MILLIS)
+                        .withRequestTimeout(CHECK_TIMEOUT_MILLIS)
+                        .build())
+                .build();
+      }
+      return client;
+    }
+  }
+
+  /**
+   * Owner lookups from informer caches with a bounded direct GET on a miss; started on first use,
+   * returns at once (the caches fill in the background), closed with this object.
+   */
+  public synchronized KubernetesOwnerLookup ownerLookup(Duration lookupTimeout) {
+    if (ownerLookup == null) {
+      ownerLookup = KubernetesOwnerLookup.start(config(), lookupTimeout);
+    }
+    return ownerLookup;
+  }
+
+  /**
+   * The cluster-wide Job tracker and its success ledger (ConfigMaps in {@code gateNamespace});
+   * started on first use, returns at once, closed with this object.
+   */
+  public synchronized KubernetesJobTracking jobTracking(String gateNamespace, LedgerPolicy policy) {
+    if (jobTracking == null) {
+      jobTracking = KubernetesJobTracking.start(config(), gateNamespace, policy);
+    }
+    return jobTracking;
+  }
+
+  /** Token reviews for the wait API (audience migrate-gate), cached briefly by token hash. */
+  public synchronized CachingTokenReviewer tokenReviewer() {
+    if (tokenReviewer == null) {
+      tokenReviewer =
+          new CachingTokenReviewer(
+              new KubernetesTokenReviewer(client(), TokenReviewer.DEFAULT_AUDIENCE),
+              CachingTokenReviewer.DEFAULT_POSITIVE_TTL,
+              CachingTokenReviewer.DEFAULT_NEGATIVE_TTL);
+    }
+    return tokenReviewer;
+  }
+
+  /** The owner lookup if one was started, else null (e.g. a gate serving a test reviewer). */
+  public KubernetesOwnerLookup startedOwnerLookup() {
+    return ownerLookup;
+  }
+
+  public ApiState state() {
+    return state;
+  }
+
+  public boolean reachable() {
+    return state.status() == ApiState.Status.REACHABLE;
+  }
+
+  /** Checks GET /version now and then every interval, logging only changes of state. */
+  public void startChecks(Duration interval) {
+    checks =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "migrate-gate-api-check");
+              thread.setDaemon(true);
+              return thread;
+            });
+    checks.scheduleWithFixedDelay(this::check, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  private void check() {
+    ApiState.Status status;
+    String detail;
+    try {
+      KubernetesClient api = client();
+      detail = api.getMasterUrl() + " version " + api.getKubernetesVersion().getGitVersion();
+      status = ApiState.Status.REACHABLE;
+    } catch (Exception e) {
+      status = ApiState.Status.UNREACHABLE;
+      detail = rootCause(e);
+    }
+    ApiState previous = state;
+    if (previous.status() != status) {
+      state = new ApiState(status, Instant.now(), detail);
+      if (status == ApiState.Status.REACHABLE) {
+        log.info("kubernetes api reachable", "api", detail);
+      } else {
+        log.warn(
+            "kubernetes api unreachable, still serving reviews that need no lookup",
+            "error",
+            detail);
+      }
+    } else {
+      state = new ApiState(status, previous.since(), detail);
+    }
+  }
+
+  private static String rootCause(Throwable error) {
+    Throwable cause = error;
+    while (cause.getCause() != null && cause.getCause() != cause) {
+      cause = cause.getCause();
+    }
+    String detail =
+        cause.getClass().getSimpleName()
+            + (cause.getMessage() == null ? "" : ": " + cause.getMessage());
+    return cause == error ? detail : error.getMessage() + " (" + detail + ")";
+  }
+
+  @Override
+  public void close() {
+    if (checks != null) {
+      checks.shutdownNow();
+    }
+    KubernetesOwnerLookup lookup = ownerLookup;
+    if (lookup != null) {
+      lookup.close();
+    }
+    KubernetesJobTracking tracking = jobTracking;
+    if (tracking != null) {
+      tracking.close();
+    }
+    KubernetesClient existing = client;
+    if (existing != null) {
+      existing.close();
+    }
+  }
+}

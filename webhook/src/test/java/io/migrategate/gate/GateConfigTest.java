@@ -1,0 +1,185 @@
+package io.migrategate.gate;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.migrategate.admission.FailurePolicy;
+import io.migrategate.admission.InjectionConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class GateConfigTest {
+  private static Path cert;
+  private static Path key;
+
+  @BeforeAll
+  static void files() throws Exception {
+    Path directory = Files.createTempDirectory("gate-config");
+    cert = Files.writeString(directory.resolve("tls.crt"), "pem");
+    key = Files.writeString(directory.resolve("tls.key"), "pem");
+  }
+
+  private static List<String> required(String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "--tls-cert-file", cert.toString(),
+                "--tls-key-file", key.toString(),
+                "--waiter-image", "waiter:1"));
+    args.addAll(List.of(more));
+    return args;
+  }
+
+  @Test
+  void defaultsMatchTheDocumentation() throws Exception {
+    GateConfig config = GateConfig.parse(required("--namespace", "gate"), Map.of());
+
+    assertEquals(8443, config.port());
+    assertEquals(8080, config.probePort());
+    assertNull(config.kubeconfig());
+    assertEquals(FailurePolicy.FAIL_CLOSED, config.ownerLookupFailurePolicy());
+    assertEquals(Duration.ofSeconds(2), config.ownerLookupTimeout());
+    assertEquals(List.of(), config.excludedNamespaces());
+    assertEquals(InjectionConfig.DEFAULT_RESOURCES, config.waiterResources());
+    assertEquals(Duration.ofSeconds(5), config.drainDelay());
+    assertEquals(Duration.ofSeconds(10), config.shutdownTimeout());
+    assertEquals(GateConfig.LogFormat.TEXT, config.logFormat());
+  }
+
+  @Test
+  void environmentSetsEverySettingAndFlagsWin() throws Exception {
+    Map<String, String> env =
+        Map.of(
+            "MIGRATE_GATE_PORT", "9443",
+            "MIGRATE_GATE_PROBE_PORT", "9090",
+            "MIGRATE_GATE_TLS_CERT_FILE", cert.toString(),
+            "MIGRATE_GATE_TLS_KEY_FILE", key.toString(),
+            "MIGRATE_GATE_WAITER_IMAGE", "from-env:1",
+            "MIGRATE_GATE_NAMESPACE", "platform",
+            "MIGRATE_GATE_OWNER_LOOKUP_FAILURE_POLICY", "fail-open",
+            "MIGRATE_GATE_EXCLUDED_NAMESPACES", "a, b",
+            "MIGRATE_GATE_DRAIN_DELAY", "250ms",
+            "MIGRATE_GATE_LOG_FORMAT", "json");
+
+    GateConfig fromEnv = GateConfig.parse(List.of(), env);
+    GateConfig flagWins = GateConfig.parse(List.of("--port=7443", "--waiter-image", "flag:2"), env);
+
+    assertEquals(9443, fromEnv.port());
+    assertEquals(9090, fromEnv.probePort());
+    assertEquals("from-env:1", fromEnv.waiterImage());
+    assertEquals("platform", fromEnv.namespace());
+    assertEquals(FailurePolicy.FAIL_OPEN, fromEnv.ownerLookupFailurePolicy());
+    assertEquals(List.of("a", "b"), fromEnv.excludedNamespaces());
+    assertEquals(Duration.ofMillis(250), fromEnv.drainDelay());
+    assertEquals(GateConfig.LogFormat.JSON, fromEnv.logFormat());
+    assertEquals(7443, flagWins.port());
+    assertEquals("flag:2", flagWins.waiterImage());
+  }
+
+  @Test
+  void badValuesNameTheFlagAndTheFix() {
+    assertMessage(required("--port", "http"), "--port is 'http': give a port number");
+    assertMessage(
+        List.of("--tls-key-file", key.toString(), "--waiter-image", "w"),
+        "--tls-cert-file is required: set --tls-cert-file VALUE or the environment variable"
+            + " MIGRATE_GATE_TLS_CERT_FILE");
+    assertMessage(
+        required("--tls-cert-file", "/nonexistent/tls.crt"),
+        "--tls-cert-file is '/nonexistent/tls.crt': no readable file there");
+    assertMessage(
+        required("--owner-lookup-failure-policy", "maybe"),
+        "--owner-lookup-failure-policy is 'maybe': give fail-closed or fail-open");
+    assertMessage(required("--drain-delay", "5"), "--drain-delay is '5': give a duration like");
+    assertMessage(required("--log-format", "xml"), "--log-format is 'xml': give text or json");
+    assertMessage(required("--namespace", "Not_A_Name"), "--namespace is 'Not_A_Name'");
+    assertMessage(
+        required("--waiter-cpu-request", "1", "--waiter-cpu-limit", "500m"),
+        "--waiter-cpu-request=1");
+    assertMessage(required("--verbose"), "unknown argument '--verbose'");
+    assertMessage(required("--port"), "--port needs a value");
+  }
+
+  @Test
+  void aBadEnvironmentVariableIsNamedToo() {
+    UsageException error =
+        assertThrows(
+            UsageException.class,
+            () -> GateConfig.parse(required(), Map.of("MIGRATE_GATE_PROBE_PORT", "70000")));
+    assertTrue(
+        error.getMessage().contains("--probe-port (env MIGRATE_GATE_PROBE_PORT) is '70000'"),
+        error.getMessage());
+  }
+
+  @Test
+  void mainExitsWith64OnABadFlagAndPrintsUsageOnHelp() {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    PrintStream outStream = new PrintStream(out, true, StandardCharsets.UTF_8);
+    PrintStream errStream = new PrintStream(err, true, StandardCharsets.UTF_8);
+
+    int bad =
+        GateMain.run(
+            new String[] {"--port", "x"},
+            Map.of(),
+            outStream,
+            errStream,
+            GateMain::defaultReviewer);
+    int help =
+        GateMain.run(
+            new String[] {"--help"}, Map.of(), outStream, errStream, GateMain::defaultReviewer);
+
+    assertEquals(64, bad);
+    assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("migrate-gate: --port is 'x'"));
+    assertEquals(0, help);
+    String usage = out.toString(StandardCharsets.UTF_8);
+    for (GateConfig.Option option : GateConfig.Option.values()) {
+      assertTrue(usage.contains(option.flag) && usage.contains(option.env), option.flag);
+    }
+  }
+
+  @Test
+  void mainExitsWith1WhenTheCertificateCannotBeServed() {
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int code =
+        GateMain.run(
+            required("--port", "0", "--probe-port", "0").toArray(String[]::new),
+            Map.of(),
+            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8),
+            (config, kubernetes, trust) -> review -> null);
+
+    assertEquals(1, code);
+    String log = err.toString(StandardCharsets.UTF_8);
+    assertTrue(log.contains("msg=\"start failed\""), log);
+    assertTrue(log.contains("fix --tls-cert-file/--tls-key-file"), log);
+  }
+
+  @Test
+  void docsListEveryFlagAndVariable() throws Exception {
+    Path docs =
+        Path.of(System.getProperty("migrategate.projectRoot", ".."))
+            .resolve("docs/configuration.md");
+    String text = Files.readString(docs);
+    for (GateConfig.Option option : GateConfig.Option.values()) {
+      assertTrue(text.contains("`" + option.flag + "`"), option.flag + " missing in " + docs);
+      assertTrue(text.contains("`" + option.env + "`"), option.env + " missing in " + docs);
+    }
+  }
+
+  private static void assertMessage(List<String> args, String expected) {
+    UsageException error =
+        assertThrows(UsageException.class, () -> GateConfig.parse(args, Map.of()));
+    assertTrue(error.getMessage().contains(expected), error.getMessage());
+  }
+}
