@@ -55,6 +55,8 @@ final class AdmissionVerticle extends VerticleBase {
                 .setMergeFormAttributes(false))
         .handler(this::mutate);
     router.errorHandler(413, ctx -> send(ctx, endpoint.bodyTooLarge()));
+    // Never reached by design (decide() never throws); a JSON answer all the same if it is.
+    router.errorHandler(500, ctx -> send(ctx, endpoint.serverError(ctx.failure())));
     int slot = heartbeats.register();
     vertx.setPeriodic(0, EventLoopHeartbeats.INTERVAL_MILLIS, id -> heartbeats.beat(slot));
     HttpServer server = vertx.createHttpServer(options).requestHandler(router);

@@ -67,14 +67,13 @@ public final class Gate {
             TLS_DEBOUNCE,
             TLS_POLL_INTERVAL);
     this.kubernetes = new KubernetesAccess(config.kubeconfig(), log);
-    EventLoopHeartbeats heartbeats = new EventLoopHeartbeats();
+    this.heartbeats = new EventLoopHeartbeats();
     this.health =
         new GateHealth(
             reloader::current,
             kubernetes,
             heartbeats,
             config.ownerLookupFailurePolicy().flagValue());
-    this.heartbeats = heartbeats;
     this.workers =
         vertx.createSharedWorkerExecutor(
             "migrate-gate-review", REVIEW_WORKERS, 10, TimeUnit.SECONDS);
