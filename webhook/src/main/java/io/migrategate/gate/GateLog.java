@@ -28,7 +28,18 @@ public final class GateLog {
     write("error", message, keyValues);
   }
 
-  private void write(String level, String message, Object... keyValues) {
+  /** Where library messages (SLF4J, see {@link GateLogProvider}) go; text on stderr until set. */
+  private static volatile GateLog libraries = new GateLog(GateConfig.LogFormat.TEXT, System.err);
+
+  static void useForLibraries(GateLog log) {
+    libraries = log;
+  }
+
+  static GateLog libraries() {
+    return libraries;
+  }
+
+  void write(String level, String message, Object... keyValues) {
     StringBuilder line = new StringBuilder(160);
     String time = Instant.now().toString();
     if (format == GateConfig.LogFormat.JSON) {

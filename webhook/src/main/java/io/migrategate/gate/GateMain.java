@@ -28,13 +28,9 @@ public final class GateMain {
   private GateMain() {}
 
   public static void main(String[] args) {
-    // Library logging (Vert.x, fabric8) only when something is wrong; the gate logs its own state.
-    System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-    System.setProperty("org.slf4j.simpleLogger.log.io.migrategate", "info");
-    System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
-    System.setProperty("org.slf4j.simpleLogger.dateTimeFormat", "yyyy-MM-dd'T'HH:mm:ss.SSSX");
-    System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
-    System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
+    // Library logging (Vert.x, fabric8, admission) goes through the gate's own log format.
+    System.setProperty("slf4j.provider", GateLogProvider.class.getName());
+    System.setProperty("slf4j.internal.verbosity", "WARN");
     System.exit(run(args, System.getenv(), System.out, System.err, GateMain::defaultReviewer));
   }
 
@@ -57,6 +53,7 @@ public final class GateMain {
       return EXIT_USAGE;
     }
     GateLog log = new GateLog(config.logFormat(), err);
+    GateLog.useForLibraries(log);
     Gate gate;
     try {
       gate = Gate.start(config, reviewers, log);

@@ -86,6 +86,8 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
   private volatile boolean started;
 
   private volatile ServingLeaf current;
+  /** The CAs clients must trust now (two during a rotation), for waiters that call the gate. */
+  private volatile String trustedCaPem;
   private volatile TlsStatus status;
 
   SelfManagedTls(
@@ -169,6 +171,14 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
     } catch (ExecutionException e) {
       throw new TlsUnavailableException("no serving certificate: " + e.getCause());
     }
+  }
+
+  /**
+   * PEM of every CA a client of this gate must trust now (old and new during a CA rotation), empty
+   * before the CA is known. Injected into gate-mode waiters so they verify the gate.
+   */
+  public Optional<String> trustedCaPem() {
+    return Optional.ofNullable(trustedCaPem);
   }
 
   @Override
@@ -320,6 +330,7 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
         "previous_ca_serial",
         ca == null ? "" : ca.signerSerialHex());
     ca = next;
+    trustedCaPem = Pem.writeCertificates(next.trusted());
   }
 
   // ---- caBundle -------------------------------------------------------------------------------

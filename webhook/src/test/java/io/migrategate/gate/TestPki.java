@@ -50,6 +50,11 @@ final class TestPki {
         certificate.certificate().getSerialNumber());
   }
 
+  /** The CA certificate, what a webhook configuration's caBundle holds. */
+  String caCertificatePem() {
+    return authority.certificatePem();
+  }
+
   /** A client context trusting only this CA. */
   SSLContext clientContext() {
     try {
