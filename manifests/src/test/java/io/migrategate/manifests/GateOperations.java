@@ -26,8 +26,8 @@ import java.util.Set;
  * Every Kubernetes API call the gate makes, as the same verb on the same resource with the same
  * scope and selectors as the component that makes it, each with the permissions it needs. The RBAC
  * test runs them with the gate's ServiceAccount token: all of them with the shipped roles, and each
- * again without each single verb. (The real components also run there, with the shipped roles;
- * this table is what lets the test take one verb away and see exactly which call breaks.)
+ * again without each single verb. (The real components also run there, with the shipped roles; this
+ * table is what lets the test take one verb away and see exactly which call breaks.)
  *
  * <p>When a component changes the calls it makes, change its rows here; the RBAC test then says
  * which rule to add or remove.
@@ -150,7 +150,11 @@ final class GateOperations {
                   admin.configMaps().inNamespace(gateNamespace).withName(shard).get();
               if (current == null) {
                 current =
-                    admin.configMaps().inNamespace(gateNamespace).resource(ledgerShard(shard)).create();
+                    admin
+                        .configMaps()
+                        .inNamespace(gateNamespace)
+                        .resource(ledgerShard(shard))
+                        .create();
               }
               ConfigMap next =
                   new ConfigMapBuilder(current)

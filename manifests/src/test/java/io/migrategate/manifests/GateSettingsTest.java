@@ -103,9 +103,9 @@ class GateSettingsTest {
           "/etc/migrate-gate/tls/ca.crt",
           env.get("MIGRATE_GATE_WAIT_CA_FILE"),
           "the CA next to the mounted certificate");
-      String ca =
-          CertificateAuthority.generate("test-ca", Duration.ofDays(1)).certificatePem();
-      env.put("MIGRATE_GATE_WAIT_CA_FILE", Files.writeString(files.resolve("ca.crt"), ca).toString());
+      String ca = CertificateAuthority.generate("test-ca", Duration.ofDays(1)).certificatePem();
+      env.put(
+          "MIGRATE_GATE_WAIT_CA_FILE", Files.writeString(files.resolve("ca.crt"), ca).toString());
       ObjectNode service = rendered.one("Service");
       assertEquals(
           "https://" + Rendered.name(service) + "." + Rendered.namespace(service) + ".svc",

@@ -57,10 +57,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * The gate's RBAC, from the kustomize base, is exactly what the gate needs: every API call of the
- * gate works with it (the gate's real owner lookups and self-managed TLS, and the table of {@link
- * GateOperations}), and without any single verb of any rule, the call that needs it fails with 403
- * while all others still work. All with a token of the gate's ServiceAccount, never admin.
+ * The gate's RBAC, from the kustomize base (the chart renders the same roles, RenderTest), is
+ * exactly what the gate needs: the gate's real components (owner lookups, Job tracker and success
+ * ledger, token reviews, self-managed TLS) work with it, every call of {@link GateOperations} works
+ * with it, and without any single verb of any rule the call that needs it fails with 403 while all
+ * others still work. All with a token of the gate's ServiceAccount, never admin.
  */
 @LocalClusterTest
 class RbacClusterTest {

@@ -39,7 +39,9 @@ interface CertificateSource extends AutoCloseable {
     return "";
   }
 
-  /** PEM of the CAs that clients of the gate (gate-mode waiters) must trust, when the gate knows it. */
+  /**
+   * PEM of the CAs that clients of the gate (gate-mode waiters) must trust, when the gate knows it.
+   */
   default Optional<String> clientTrustPem() {
     return Optional.empty();
   }

@@ -1,6 +1,9 @@
 package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.tls.SelfManagedTls;
+import io.migrategate.tls.SelfManagedTlsConfig;
+import io.migrategate.tls.ServingNames;
 import io.migrategate.waitapi.WaitApi;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -47,7 +50,7 @@ public final class Gate {
   private final GateLog log;
   private final Vertx vertx;
   private final GateMetrics metrics;
-  private final CertificateReloader reloader;
+  private final CertificateSource certificates;
   private final KubernetesAccess kubernetes;
   private final GateHealth health;
   private final EventLoopHeartbeats heartbeats;
@@ -62,23 +65,26 @@ public final class Gate {
     this.log = log;
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(false));
     this.metrics = new GateMetrics();
-    this.reloader =
-        new CertificateReloader(
-            vertx,
-            config.tlsCertFile(),
-            config.tlsKeyFile(),
-            metrics,
-            log,
-            TLS_DEBOUNCE,
-            TLS_POLL_INTERVAL);
     this.kubernetes = new KubernetesAccess(config.kubeconfig(), log);
+    this.certificates =
+        config.tlsMode() == GateConfig.TlsMode.SELF_MANAGED
+            ? new SelfManagedCertificates(
+                vertx,
+                SelfManagedTls.start(kubernetes.client(), selfManagedTls(config), log),
+                metrics)
+            : new CertificateReloader(
+                vertx,
+                config.tlsCertFile(),
+                config.tlsKeyFile(),
+                metrics,
+                log,
+                TLS_DEBOUNCE,
+                TLS_POLL_INTERVAL);
+    metrics.addSection(certificates::metrics);
     EventLoopHeartbeats heartbeats = new EventLoopHeartbeats();
     this.health =
         new GateHealth(
-            reloader::current,
-            kubernetes,
-            heartbeats,
-            config.ownerLookupFailurePolicy().flagValue());
+            certificates, kubernetes, heartbeats, config.ownerLookupFailurePolicy().flagValue());
     this.heartbeats = heartbeats;
     this.workers =
         vertx.createSharedWorkerExecutor(
@@ -117,14 +123,8 @@ public final class Gate {
   }
 
   private void startServing(ReviewerFactory reviewers) throws StartException {
-    ServingCertificate certificate;
-    try {
-      certificate = reloader.loadInitial();
-    } catch (ServingCertificate.InvalidCertificateException e) {
-      throw new StartException(
-          e.getMessage() + ": fix --tls-cert-file/--tls-key-file (PEM certificate and its key)", e);
-    }
-    AdmissionReviewer reviewer = reviewers.create(config, kubernetes);
+    ServingCertificate certificate = certificates.loadInitial();
+    AdmissionReviewer reviewer = reviewers.create(config, kubernetes, certificates::clientTrustPem);
     AdmissionEndpoint endpoint = new AdmissionEndpoint(reviewer, metrics, log);
     WaitApi waitApi =
         new WaitApi(
@@ -183,7 +183,7 @@ public final class Gate {
                 .listen(),
             "listen for probes on port " + config.probePort() + " (--probe-port)");
 
-    reloader.start(
+    certificates.start(
         next ->
             admissionServers
                 .get(0)
@@ -214,6 +214,16 @@ public final class Gate {
         "owner_lookup_failure_policy",
         config.ownerLookupFailurePolicy().flagValue());
     log.info("ready");
+  }
+
+  private static SelfManagedTlsConfig selfManagedTls(GateConfig config) {
+    GateConfig.SelfManagedTlsSettings tls = config.selfManagedTls();
+    return SelfManagedTlsConfig.defaults(
+            config.namespace(),
+            ServingNames.forService(tls.service(), config.namespace()),
+            tls.ipAddresses())
+        .withCaSecretName(tls.caSecret())
+        .withWebhookConfigurationName(tls.webhookConfiguration());
   }
 
   private static void text(RoutingContext ctx, boolean ok, String body) {
@@ -310,7 +320,7 @@ public final class Gate {
   }
 
   private void closeQuietly() {
-    reloader.close();
+    certificates.close();
     kubernetes.close();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -27,8 +27,13 @@ import java.util.regex.Pattern;
 public record GateConfig(
     int port,
     int probePort,
+    TlsMode tlsMode,
+    /* files mode only, else null. */
     Path tlsCertFile,
+    /* files mode only, else null. */
     Path tlsKeyFile,
+    /* self-managed mode: where the CA lives and which webhook configuration trusts it. */
+    SelfManagedTlsSettings selfManagedTls,
     String waiterImage,
     /* null: KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl does. */
     Path kubeconfig,
@@ -48,6 +53,28 @@ public record GateConfig(
 
   public GateConfig {
     excludedNamespaces = List.copyOf(excludedNamespaces);
+  }
+
+  /** Where the serving certificate comes from. */
+  public enum TlsMode {
+    /** PEM files, watched (cert-manager, or Secrets a team manages). */
+    FILES,
+    /**
+     * The gate's own CA in a Secret, serving certificates minted in memory, caBundle kept in sync.
+     */
+    SELF_MANAGED
+  }
+
+  /**
+   * Self-managed TLS: the CA Secret (in the gate's namespace), the MutatingWebhookConfiguration
+   * whose caBundle the gate keeps, the Service the certificate is for, and extra IP addresses (a
+   * gate run on a host, reached at https://127.0.0.1).
+   */
+  public record SelfManagedTlsSettings(
+      String caSecret, String webhookConfiguration, String service, List<String> ipAddresses) {
+    public SelfManagedTlsSettings {
+      ipAddresses = List.copyOf(ipAddresses);
+    }
   }
 
   public enum LogFormat {
@@ -71,17 +98,49 @@ public record GateConfig(
         "MIGRATE_GATE_PROBE_PORT",
         "8080",
         "Plain-HTTP port serving /livez, /readyz and /metrics (0 picks a free port)."),
+    TLS_MODE(
+        "--tls-mode",
+        "MIGRATE_GATE_TLS_MODE",
+        "files",
+        "files: serve --tls-cert-file/--tls-key-file. self-managed: keep a CA in the Secret"
+            + " --tls-ca-secret, mint serving certificates in memory and keep the caBundle of"
+            + " --webhook-configuration in sync (the manifests' default)."),
     TLS_CERT_FILE(
         "--tls-cert-file",
         "MIGRATE_GATE_TLS_CERT_FILE",
         null,
-        "PEM serving certificate (chain). Required. Watched: a new certificate is served without"
-            + " restart."),
+        "PEM serving certificate (chain). Required with --tls-mode=files. Watched: a new"
+            + " certificate is served without restart."),
     TLS_KEY_FILE(
         "--tls-key-file",
         "MIGRATE_GATE_TLS_KEY_FILE",
         null,
-        "PEM private key of the serving certificate. Required. Watched like the certificate."),
+        "PEM private key of the serving certificate. Required with --tls-mode=files. Watched like"
+            + " the certificate."),
+    TLS_CA_SECRET(
+        "--tls-ca-secret",
+        "MIGRATE_GATE_TLS_CA_SECRET",
+        "migrate-gate-ca",
+        "Self-managed mode: the Secret in the gate's namespace holding the CA (the manifests create"
+            + " it empty; the gate fills it)."),
+    WEBHOOK_CONFIGURATION(
+        "--webhook-configuration",
+        "MIGRATE_GATE_WEBHOOK_CONFIGURATION",
+        "migrate-gate",
+        "Self-managed mode: the MutatingWebhookConfiguration whose caBundle the gate keeps in"
+            + " sync."),
+    TLS_SERVICE(
+        "--tls-service",
+        "MIGRATE_GATE_TLS_SERVICE",
+        "migrate-gate",
+        "Self-managed mode: the Service the serving certificate names (svc, svc.ns, svc.ns.svc,"
+            + " svc.ns.svc.cluster.local)."),
+    TLS_IP_SANS(
+        "--tls-ip-sans",
+        "MIGRATE_GATE_TLS_IP_SANS",
+        null,
+        "Self-managed mode: comma-separated IP addresses the certificate also names (e.g."
+            + " 127.0.0.1 for a gate run on a host)."),
     WAITER_IMAGE(
         "--waiter-image",
         "MIGRATE_GATE_WAITER_IMAGE",
@@ -258,11 +317,14 @@ public record GateConfig(
       fromFlags.put(option, value);
     }
     Settings settings = new Settings(fromFlags, env);
+    TlsMode tlsMode = settings.tlsMode();
     return new GateConfig(
         settings.port(Option.PORT),
         settings.port(Option.PROBE_PORT),
-        settings.readableFile(Option.TLS_CERT_FILE),
-        settings.readableFile(Option.TLS_KEY_FILE),
+        tlsMode,
+        tlsMode == TlsMode.FILES ? settings.readableFile(Option.TLS_CERT_FILE) : null,
+        tlsMode == TlsMode.FILES ? settings.readableFile(Option.TLS_KEY_FILE) : null,
+        tlsMode == TlsMode.SELF_MANAGED ? settings.selfManagedTls() : null,
         settings.required(Option.WAITER_IMAGE),
         settings.optionalReadableFile(Option.KUBECONFIG),
         settings.namespace(),
@@ -274,7 +336,7 @@ public record GateConfig(
         settings.duration(Option.SHUTDOWN_TIMEOUT),
         settings.logFormat(),
         settings.waitUrl(),
-        settings.waitCaFile(),
+        settings.waitCaFile(tlsMode),
         settings.ledgerPolicy());
   }
 
@@ -390,6 +452,56 @@ public record GateConfig(
       return value;
     }
 
+    TlsMode tlsMode() throws UsageException {
+      String value = raw(Option.TLS_MODE);
+      if (value.equals("files")) {
+        if (raw(Option.TLS_CERT_FILE) == null) {
+          throw new UsageException(
+              "no serving certificate: give --tls-cert-file and --tls-key-file (PEM), or"
+                  + " --tls-mode=self-managed to let the gate keep its own CA");
+        }
+        return TlsMode.FILES;
+      }
+      if (value.equals("self-managed")) {
+        return TlsMode.SELF_MANAGED;
+      }
+      throw new UsageException(
+          source(Option.TLS_MODE) + " is '" + value + "': give files or self-managed");
+    }
+
+    SelfManagedTlsSettings selfManagedTls() throws UsageException {
+      List<String> ips = new ArrayList<>();
+      String value = raw(Option.TLS_IP_SANS);
+      for (String ip : value == null ? new String[0] : value.split(",")) {
+        String trimmed = ip.trim();
+        if (trimmed.isEmpty()) {
+          continue;
+        }
+        if (!trimmed.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+          throw new UsageException(
+              source(Option.TLS_IP_SANS)
+                  + " contains '"
+                  + trimmed
+                  + "': give comma-separated IP addresses, e.g. 127.0.0.1");
+        }
+        ips.add(trimmed);
+      }
+      return new SelfManagedTlsSettings(
+          dnsLabel(Option.TLS_CA_SECRET),
+          dnsLabel(Option.WEBHOOK_CONFIGURATION),
+          dnsLabel(Option.TLS_SERVICE),
+          ips);
+    }
+
+    private String dnsLabel(Option option) throws UsageException {
+      String value = required(option);
+      if (!DNS_LABEL.matcher(value).matches()) {
+        throw new UsageException(
+            source(option) + " is '" + value + "': give a Kubernetes object name (DNS label)");
+      }
+      return value;
+    }
+
     List<String> list(Option option) throws UsageException {
       List<String> names = new ArrayList<>();
       String value = raw(option);
@@ -477,9 +589,12 @@ public record GateConfig(
               + " https://migrate-gate.migrate-gate.svc");
     }
 
-    Path waitCaFile() throws UsageException {
+    Path waitCaFile(TlsMode tlsMode) throws UsageException {
       if (raw(Option.WAIT_URL) == null) {
         return null;
+      }
+      if (raw(Option.WAIT_CA_FILE) == null && tlsMode == TlsMode.SELF_MANAGED) {
+        return null; // the gate hands waiters the CAs of its own CA Secret
       }
       if (raw(Option.WAIT_CA_FILE) == null) {
         throw new UsageException(

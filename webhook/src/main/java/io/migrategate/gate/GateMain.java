@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 import sun.misc.Signal;
 
 /**
@@ -87,7 +88,21 @@ public final class GateMain {
   }
 
   /** The production reviewer: pod injection with informer-backed owner lookups. */
-  static AdmissionReviewer defaultReviewer(GateConfig config, KubernetesAccess kubernetes) {
+  static AdmissionReviewer defaultReviewer(
+      GateConfig config, KubernetesAccess kubernetes, Supplier<Optional<String>> gateTrust) {
+    if (config.waitUrl() != null && config.waitCaFile() == null) {
+      // Self-managed TLS: waiters must trust the CAs of the gate's own CA Secret, which rotate.
+      return new TrustFollowingReviewer(
+          gateTrust,
+          caPem ->
+              podReviewer(
+                  config, kubernetes, caPem.map(pem -> new WaitEndpoint(config.waitUrl(), pem))));
+    }
+    return podReviewer(config, kubernetes, waitEndpoint(config));
+  }
+
+  private static AdmissionReviewer podReviewer(
+      GateConfig config, KubernetesAccess kubernetes, Optional<WaitEndpoint> waitEndpoint) {
     InjectionConfig injection =
         new InjectionConfig(
             config.waiterImage(),
@@ -96,14 +111,14 @@ public final class GateMain {
             config.namespace(),
             Set.copyOf(config.excludedNamespaces()),
             InjectionConfig.DEFAULT_RUN_AS_USER,
-            waitEndpoint(config));
+            waitEndpoint);
     return new PodAdmissionReviewer(
         injection,
         kubernetes.ownerLookup(config.ownerLookupTimeout()),
         kubernetes.jobTracking(config.namespace(), config.ledgerPolicy()).tracker()::allSucceeded);
   }
 
-  /** Gate mode for injected waiters when configured (GateConfig checked the CA file). */
+  /** Gate mode for injected waiters when configured with a CA file (GateConfig checked it). */
   private static Optional<WaitEndpoint> waitEndpoint(GateConfig config) {
     if (config.waitUrl() == null) {
       return Optional.empty();

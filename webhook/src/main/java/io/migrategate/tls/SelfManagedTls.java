@@ -86,8 +86,10 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
   private volatile boolean started;
 
   private volatile ServingLeaf current;
+
   /** The CAs clients must trust now (two during a rotation), for waiters that call the gate. */
   private volatile String trustedCaPem;
+
   private volatile TlsStatus status;
 
   SelfManagedTls(
