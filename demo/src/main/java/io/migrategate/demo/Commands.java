@@ -8,7 +8,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Runs a short command (kubectl, the certs CLI) with a deadline and keeps what it printed. */
+/** Runs a short command (kubectl, local-cluster/up) with a deadline and keeps what it printed. */
 final class Commands {
   record Result(List<String> command, int exitCode, String stdout, String stderr) {
     Result requireSuccess(String what) {

@@ -51,6 +51,9 @@ public final class DemoMain {
     }
     LiveView view = new LiveView(out, options.color(), start);
     Run run = new Run(options, project, view);
+    // Ctrl-C: stop (or keep) what the demo started, as at a normal end.
+    Thread onInterrupt = new Thread(run::finish, "demo-interrupted");
+    Runtime.getRuntime().addShutdownHook(onInterrupt);
     try {
       run.play();
       view.plain("");
@@ -77,6 +80,11 @@ public final class DemoMain {
       return EXIT_SETUP_FAILED;
     } finally {
       run.finish();
+      try {
+        Runtime.getRuntime().removeShutdownHook(onInterrupt);
+      } catch (IllegalStateException e) {
+        // already shutting down: the hook runs finish(), which does its work once
+      }
     }
   }
 
@@ -106,6 +114,8 @@ public final class DemoMain {
     private LocalCluster cluster;
     private KubernetesClient client;
     private HostGate gate;
+    private final java.util.concurrent.atomic.AtomicBoolean finished =
+        new java.util.concurrent.atomic.AtomicBoolean();
 
     Run(DemoOptions options, Project project, LiveView view) {
       this.options = options;
@@ -124,7 +134,7 @@ public final class DemoMain {
             "missing "
                 + missing.stream().map(project::relative).toList()
                 + ": build them with demo/run (it builds what is missing) or mvn -B -DskipTests"
-                + " package -pl webhook,waiter,certs,demo -am");
+                + " package -pl webhook,waiter,demo -am");
       }
       startControlPlane();
       gate = new HostGate(options, project, client, cluster.kubeconfig(), kubectl(), view);
@@ -184,7 +194,6 @@ public final class DemoMain {
     /** --cluster: the gate as installed there (or from --manifests), the cluster's own kubelet. */
     private void playOnConfiguredCluster() {
       client = new KubernetesClientBuilder().build();
-      stopAtEnd.add(client);
       view.step("cluster of KUBECONFIG: " + client.getConfiguration().getMasterUrl());
       RealClusterGate.ensureInstalled(client, options, view);
       Observer observer = new Observer(client, options.namespace(), view);
@@ -206,6 +215,17 @@ public final class DemoMain {
     }
 
     void finish() {
+      if (!finished.compareAndSet(false, true)) {
+        return;
+      }
+      try {
+        stopOrKeep();
+      } catch (RuntimeException e) {
+        view.info("cleaning up: " + e.getMessage());
+      }
+    }
+
+    private void stopOrKeep() {
       for (int i = stopAtEnd.size() - 1; i >= 0; i--) {
         try {
           stopAtEnd.get(i).close();
@@ -217,12 +237,15 @@ public final class DemoMain {
         keepRunning();
         return;
       }
-      if (client != null && !options.realCluster()) {
+      if (client != null) {
         client.namespaces().withName(options.namespace()).delete();
       }
       if (gate != null) {
         gate.close();
         gate.uninstall();
+      }
+      if (options.realCluster() && client != null) {
+        client.close();
       }
     }
 

@@ -158,6 +158,11 @@ record DemoOptions(
     return instance.isEmpty() ? "migrate-gate" : "migrate-gate-" + instance;
   }
 
+  /** The CA Secret the manifests create empty: kustomize's nameSuffix puts the suffix last. */
+  String caSecretName() {
+    return instance.isEmpty() ? "migrate-gate-ca" : "migrate-gate-ca-" + instance;
+  }
+
   private static String label(String flag, String value) throws UsageException {
     if (!DNS_LABEL.matcher(value).matches()) {
       throw new UsageException(

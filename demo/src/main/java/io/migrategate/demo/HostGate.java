@@ -4,8 +4,6 @@ import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.dsl.base.PatchContext;
-import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
@@ -130,9 +128,6 @@ final class HostGate implements AutoCloseable {
   /** Starts the gate process and returns when the API server reaches it through the webhook. */
   void start(String probeNamespace) {
     Path kubeconfig = writeGateKubeconfig();
-    Path tls = runDir.resolve("tls");
-    String caBundle = filesModeCertificates(tls);
-    patchCaBundle(caBundle);
     int probePort = freePort();
     List<String> command = new ArrayList<>();
     if (options.keep() && Files.isExecutable(Path.of("/usr/bin/setsid"))) {
@@ -158,14 +153,21 @@ final class HostGate implements AutoCloseable {
             name,
             "--waiter-image",
             WAITER_IMAGE,
-            "--tls-cert-file",
-            tls.resolve("tls.crt").toString(),
-            "--tls-key-file",
-            tls.resolve("tls.key").toString(),
+            // Its own CA in the (empty) Secret the manifests created, serving certificates for
+            // 127.0.0.1 minted in memory, the caBundle of its webhook configuration kept in sync.
+            "--tls-mode",
+            "self-managed",
+            "--tls-ca-secret",
+            options.caSecretName(),
+            "--webhook-configuration",
+            name,
+            "--tls-service",
+            name,
+            "--tls-ip-sans",
+            "127.0.0.1",
+            // Gate mode: injected waiters ask this gate (no RBAC for the app's ServiceAccount).
             "--wait-url",
             "https://127.0.0.1:" + options.gatePort(),
-            "--wait-ca-file",
-            tls.resolve("ca.crt").toString(),
             // The demo stops a gate nobody routes to any more: no need to drain.
             "--drain-delay",
             "0s",
@@ -176,11 +178,11 @@ final class HostGate implements AutoCloseable {
             + project.relative(project.gateJar())
             + " --port "
             + options.gatePort()
-            + " (as ServiceAccount "
+            + " --tls-mode self-managed (as ServiceAccount "
             + name
             + "/"
             + name
-            + ", gate-mode waiters)");
+            + ", not admin)");
     Path log = logFile();
     try {
       Files.deleteIfExists(log);
@@ -379,64 +381,6 @@ final class HostGate implements AutoCloseable {
     } catch (IOException | RuntimeException e) {
       throw new SetupException("cannot read the API server's CA from the admin kubeconfig", e);
     }
-  }
-
-  /**
-   * Serving certificate for 127.0.0.1 from the certs CLI; returns the caBundle (base64 PEM). TLS
-   * from files until the gate's self-managed mode is wired in.
-   */
-  private String filesModeCertificates(Path dir) {
-    try {
-      if (Files.isDirectory(dir)) {
-        try (var files = Files.list(dir)) {
-          for (Path file : files.toList()) {
-            Files.delete(file);
-          }
-        }
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-    Commands.Result result =
-        Commands.run(
-                List.of(
-                    javaBin(),
-                    "-jar",
-                    project.root().resolve("certs/target/migrate-gate-certs.jar").toString(),
-                    "generate",
-                    "--service",
-                    name,
-                    "--namespace",
-                    name,
-                    "--out",
-                    dir.toString(),
-                    "--ip",
-                    "127.0.0.1"),
-                Duration.ofSeconds(60))
-            .requireSuccess("certificate generation");
-    return result.stdout().strip();
-  }
-
-  private void patchCaBundle(String caBundle) {
-    StringBuilder patch = new StringBuilder("[");
-    for (int i = 0; i < 3; i++) {
-      if (i > 0) {
-        patch.append(',');
-      }
-      patch
-          .append("{\"op\":\"add\",\"path\":\"/webhooks/")
-          .append(i)
-          .append("/clientConfig/caBundle\",\"value\":\"")
-          .append(caBundle)
-          .append("\"}");
-    }
-    patch.append(']');
-    admin
-        .admissionRegistration()
-        .v1()
-        .mutatingWebhookConfigurations()
-        .withName(name)
-        .patch(PatchContext.of(PatchType.JSON), patch.toString());
   }
 
   private void awaitReady(int probePort) {

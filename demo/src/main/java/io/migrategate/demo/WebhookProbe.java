@@ -4,8 +4,11 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Proves the path API server -> webhook configuration -> gate works before the scenario begins: the
@@ -18,6 +21,7 @@ final class WebhookProbe {
   static void await(KubernetesClient client, String namespace, LiveView view) {
     Pod probe = ShopScenario.probePod();
     // No request retries: a webhook failure is an HTTP 500 the client would retry for a minute.
+    AtomicReference<String> lastError = new AtomicReference<>();
     try (KubernetesClient once =
         new KubernetesClientBuilder()
             .withConfig(
@@ -38,7 +42,12 @@ final class WebhookProbe {
             Map<String, String> annotations = answer.getMetadata().getAnnotations();
             return annotations != null && annotations.containsKey(ShopScenario.STATUS);
           },
-          SetupException::new);
+          timedOut ->
+            new SetupException(
+                timedOut
+                    + Optional.ofNullable(lastError.get())
+                        .map(error -> "; the API server answered: " + error)
+                        .orElse("")));
     }
     view.ok(
         "the API server calls the gate: a dry-run pod came back with migrate.io/status and"
