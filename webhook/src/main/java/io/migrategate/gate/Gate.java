@@ -108,6 +108,8 @@ public final class Gate {
   /** Starts everything and returns once both ports listen; never waits for the Kubernetes API. */
   public static Gate start(GateConfig config, ReviewerFactory reviewers, GateLog log)
       throws StartException {
+    // Library messages (fabric8, the wait API, the ledger) in the gate's own log and format.
+    GateLog.useForLibraries(log);
     Gate gate = new Gate(config, log);
     try {
       gate.startServing(reviewers);
