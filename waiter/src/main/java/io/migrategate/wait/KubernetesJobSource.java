@@ -30,6 +30,9 @@ final class KubernetesJobSource implements JobSource {
   static final Duration RECONNECT_INITIAL = Duration.ofMillis(100);
   static final Duration RECONNECT_MAX = Duration.ofSeconds(5);
 
+  /** A watch that ends sooner than this is followed by a back-off before the next GET. */
+  static final Duration SHORT_WATCH = Duration.ofSeconds(1);
+
   /** A watch that stays silent this long past its timeoutSeconds is a dead connection. */
   static final Duration WATCH_IDLE_GRACE = Duration.ofSeconds(30);
 
@@ -79,6 +82,7 @@ final class KubernetesJobSource implements JobSource {
     private final String jobPath;
     private final String collectionPath;
     private final Backoff backoff = new Backoff(RECONNECT_INITIAL, RECONNECT_MAX);
+    private final Backoff shortWatches = new Backoff(RECONNECT_INITIAL, RECONNECT_MAX);
     private boolean polling;
     private boolean outage;
     private boolean permittedBefore;
@@ -152,8 +156,17 @@ final class KubernetesJobSource implements JobSource {
         Thread.sleep(Backoff.jitter(POLL_INTERVAL).toMillis());
         return true;
       }
+      long watchStart = System.nanoTime();
       switch (watch(resourceVersion)) {
-        case RELIST -> {}
+        case RELIST -> {
+          // A watch that keeps ending at once (e.g. a proxy cutting streams) must not turn into
+          // a tight GET/WATCH loop against the API server.
+          if (System.nanoTime() - watchStart < SHORT_WATCH.toNanos()) {
+            Thread.sleep(shortWatches.next().toMillis());
+          } else {
+            shortWatches.reset();
+          }
+        }
         case WATCH_FORBIDDEN -> {
           polling = true;
           events.accept(
