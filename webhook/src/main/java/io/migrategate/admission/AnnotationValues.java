@@ -18,6 +18,7 @@ final class AnnotationValues {
   static final String TIMEOUT_RULE =
       "must be a positive duration such as 90s, 10m, 1h or 1h30m (units ms, s, m, h, d)";
   static final String REVISION_RULE = "must not be empty";
+  static final String SOURCE_RULE = "must be \"gate\" or \"api\"";
 
   private AnnotationValues() {}
 
@@ -41,6 +42,17 @@ final class AnnotationValues {
       throw new InvalidAnnotationException(GateAnnotations.TIMEOUT, value, TIMEOUT_RULE);
     }
     return Optional.of(value);
+  }
+
+  static Optional<StatusSource> source(String value) throws InvalidAnnotationException {
+    if (value == null) {
+      return Optional.empty();
+    }
+    return switch (value) {
+      case "gate" -> Optional.of(StatusSource.GATE);
+      case "api" -> Optional.of(StatusSource.API);
+      default -> throw new InvalidAnnotationException(GateAnnotations.SOURCE, value, SOURCE_RULE);
+    };
   }
 
   static Optional<String> revision(String value) throws InvalidAnnotationException {

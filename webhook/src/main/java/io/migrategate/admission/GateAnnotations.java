@@ -17,6 +17,13 @@ public final class GateAnnotations {
   /** Optional waiter timeout, e.g. {@code 10m}. */
   public static final String TIMEOUT = "migrate.io/timeout";
 
+  /**
+   * Where the waiter reads Job status: {@code gate} (the default when the gate's wait API is
+   * configured: no RBAC for the pod, no API load per pod) or {@code api} (directly from the API
+   * server with the pod's ServiceAccount).
+   */
+  public static final String SOURCE = "migrate.io/source";
+
   /** Written by the gate on the pod: {@code injected} or {@code skipped: <reason>}. */
   public static final String STATUS = "migrate.io/status";
 

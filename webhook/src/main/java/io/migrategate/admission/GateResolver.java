@@ -17,7 +17,8 @@ import java.util.Optional;
  *       a migration Job must never wait for itself. On its own template it may name other Jobs; a
  *       list naming its own Job is skipped with a warning (see {@link Reasons#NAMES_OWN_JOB}).
  *   <li>Otherwise the workload's annotations apply; {@code migrate.io/revision}, {@code
- *       migrate.io/timeout} and {@code migrate.io/inject} on the pod override the workload's.
+ *       migrate.io/timeout}, {@code migrate.io/source} and {@code migrate.io/inject} on the pod
+ *       override the workload's.
  * </ol>
  *
  * <p>For a Deployment's pod the Deployment itself is read, not only its ReplicaSet: the Deployment
@@ -67,7 +68,8 @@ final class GateResolver {
               JobReference.parse(annotations.get(GateAnnotations.JOB)),
               AnnotationValues.revision(annotations.get(GateAnnotations.REVISION)),
               AnnotationValues.timeout(annotations.get(GateAnnotations.TIMEOUT)),
-              "pod");
+              "pod",
+              AnnotationValues.source(annotations.get(GateAnnotations.SOURCE)));
     } catch (InvalidAnnotationException e) {
       return invalid("the pod", e);
     }
@@ -93,9 +95,11 @@ final class GateResolver {
       Map<String, String> podAnnotations, Optional<Boolean> podInject, Walk.Workload workload) {
     Optional<String> podRevision;
     Optional<String> podTimeout;
+    Optional<StatusSource> podSource;
     try {
       podRevision = AnnotationValues.revision(podAnnotations.get(GateAnnotations.REVISION));
       podTimeout = AnnotationValues.timeout(podAnnotations.get(GateAnnotations.TIMEOUT));
+      podSource = AnnotationValues.source(podAnnotations.get(GateAnnotations.SOURCE));
     } catch (InvalidAnnotationException e) {
       return invalid("the pod", e);
     }
@@ -121,7 +125,11 @@ final class GateResolver {
           podTimeout.isPresent()
               ? podTimeout
               : AnnotationValues.timeout(annotations.get(GateAnnotations.TIMEOUT));
-      return new Resolution.Gate(new WaitSpec(jobs, revision, timeout, source));
+      Optional<StatusSource> statusSource =
+          podSource.isPresent()
+              ? podSource
+              : AnnotationValues.source(annotations.get(GateAnnotations.SOURCE));
+      return new Resolution.Gate(new WaitSpec(jobs, revision, timeout, source, statusSource));
     } catch (InvalidAnnotationException e) {
       return invalid(source, e);
     }

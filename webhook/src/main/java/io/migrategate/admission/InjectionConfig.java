@@ -1,6 +1,7 @@
 package io.migrategate.admission;
 
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -12,6 +13,8 @@ import java.util.Set;
  * @param gateNamespace the gate's own namespace: its pods are never touched
  * @param excludedNamespaces further namespaces whose pods are never touched
  * @param runAsUser numeric UID of the waiter unless the pod sets a non-root one at pod level
+ * @param waitEndpoint the gate's wait API for injected waiters (gate mode, the default for every
+ *     pod unless it says {@code migrate.io/source: api}); empty: waiters read the API directly
  */
 public record InjectionConfig(
     String waiterImage,
@@ -19,7 +22,8 @@ public record InjectionConfig(
     FailurePolicy failurePolicy,
     String gateNamespace,
     Set<String> excludedNamespaces,
-    long runAsUser) {
+    long runAsUser,
+    Optional<WaitEndpoint> waitEndpoint) {
 
   /** Namespaces a gate never touches, whatever its configuration says. */
   public static final Set<String> SYSTEM_NAMESPACES =
@@ -50,6 +54,25 @@ public record InjectionConfig(
           "the waiter's runAsUser must be a non-root UID (> 0), got " + runAsUser);
     }
     excludedNamespaces = Set.copyOf(excludedNamespaces);
+    Objects.requireNonNull(waitEndpoint, "waitEndpoint");
+  }
+
+  /** Without a wait API: injected waiters read the Jobs from the API server. */
+  public InjectionConfig(
+      String waiterImage,
+      WaiterResources resources,
+      FailurePolicy failurePolicy,
+      String gateNamespace,
+      Set<String> excludedNamespaces,
+      long runAsUser) {
+    this(
+        waiterImage,
+        resources,
+        failurePolicy,
+        gateNamespace,
+        excludedNamespaces,
+        runAsUser,
+        Optional.empty());
   }
 
   /** Defaults: fail-closed, {@link #DEFAULT_RESOURCES}, system namespaces excluded, UID 65532. */
@@ -65,12 +88,35 @@ public record InjectionConfig(
 
   public InjectionConfig withResources(WaiterResources newResources) {
     return new InjectionConfig(
-        waiterImage, newResources, failurePolicy, gateNamespace, excludedNamespaces, runAsUser);
+        waiterImage,
+        newResources,
+        failurePolicy,
+        gateNamespace,
+        excludedNamespaces,
+        runAsUser,
+        waitEndpoint);
   }
 
   public InjectionConfig withFailurePolicy(FailurePolicy newPolicy) {
     return new InjectionConfig(
-        waiterImage, resources, newPolicy, gateNamespace, excludedNamespaces, runAsUser);
+        waiterImage,
+        resources,
+        newPolicy,
+        gateNamespace,
+        excludedNamespaces,
+        runAsUser,
+        waitEndpoint);
+  }
+
+  public InjectionConfig withWaitEndpoint(Optional<WaitEndpoint> endpoint) {
+    return new InjectionConfig(
+        waiterImage,
+        resources,
+        failurePolicy,
+        gateNamespace,
+        excludedNamespaces,
+        runAsUser,
+        endpoint);
   }
 
   /** Whether pods of {@code namespace} are never touched. */

@@ -64,7 +64,7 @@ public record JobReference(List<String> names) {
     return new JobReference(new ArrayList<>(names));
   }
 
-  static boolean isValidJobName(String name) {
+  public static boolean isValidJobName(String name) {
     return name.length() <= MAX_JOB_NAME_LENGTH && DNS1123_SUBDOMAIN.matcher(name).matches();
   }
 

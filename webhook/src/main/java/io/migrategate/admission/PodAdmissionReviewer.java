@@ -31,10 +31,19 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
 
   private final InjectionConfig config;
   private final GateResolver resolver;
+  private final JobStatusView jobs;
 
   public PodAdmissionReviewer(InjectionConfig config, OwnerLookup owners) {
+    this(config, owners, JobStatusView.NONE);
+  }
+
+  /**
+   * @param jobs what the gate knows about Jobs: a pod whose Jobs all succeeded gets no waiter
+   */
+  public PodAdmissionReviewer(InjectionConfig config, OwnerLookup owners, JobStatusView jobs) {
     this.config = Objects.requireNonNull(config, "config");
     this.resolver = new GateResolver(Objects.requireNonNull(owners, "owners"));
+    this.jobs = Objects.requireNonNull(jobs, "jobs");
   }
 
   @Override
@@ -76,7 +85,12 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
     }
     Resolution resolution = resolver.resolve(namespace, pod);
     if (resolution instanceof Resolution.Gate gate) {
-      return inject(namespace, pod, gate.spec());
+      WaitSpec spec = gate.spec();
+      if (jobs.allSucceeded(namespace, spec.jobs().names(), spec.revision().orElse(null))) {
+        // The fast path: nothing to wait for, so the pod starts with zero overhead.
+        return skipped(pod, Reasons.JOB_SUCCEEDED, Optional.empty());
+      }
+      return inject(namespace, pod, spec);
     }
     if (resolution instanceof Resolution.Skip skip) {
       return skipped(pod, skip.reason(), skip.warning());
@@ -117,20 +131,55 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
   }
 
   private Reply inject(String namespace, PodView pod, WaitSpec spec) {
+    StatusSource source = spec.statusSource().orElse(StatusSource.GATE);
+    if (source == StatusSource.GATE && config.waitEndpoint().isPresent()) {
+      return injectGateMode(namespace, pod, spec, config.waitEndpoint().get());
+    }
+    Optional<String> noGate =
+        spec.statusSource().isPresent() && source == StatusSource.GATE
+            ? Optional.of(
+                GateAnnotations.SOURCE
+                    + ": gate, but this gate has no wait API URL configured (--wait-url and"
+                    + " --wait-ca-file); migrate-wait reads the Jobs from the API server instead")
+            : Optional.empty();
+    return injectDirectMode(namespace, pod, spec).withWarning(noGate);
+  }
+
+  private Reply injectGateMode(
+      String namespace, PodView pod, WaitSpec spec, WaitEndpoint endpoint) {
+    if (pod.volumeNames().contains(WaiterContainer.TOKEN_VOLUME)) {
+      return nameConflict(namespace, pod);
+    }
+    JsonPatch patch =
+        PodPatchBuilder.inject(
+            pod,
+            WaiterContainer.gateContainer(config, spec, namespace, pod, endpoint),
+            InitContainerPlacement.indexFor(pod.initContainers()),
+            Optional.of(WaiterContainer.gateTokenVolume()));
+    return Reply.allow(Outcome.INJECTED, Reasons.INJECTED)
+        .withPatch(patch)
+        .withWarning(InitContainerPlacement.meshWarning(pod));
+  }
+
+  private static Reply nameConflict(String namespace, PodView pod) {
+    return Reply.deny(
+        Reasons.NAME_CONFLICT,
+        "migrate-gate denied "
+            + pod.describe(namespace)
+            + ": it has a volume named "
+            + WaiterContainer.TOKEN_VOLUME
+            + " but no "
+            + WaiterContainer.NAME
+            + " container; the gate needs that volume name for the waiter's token. Rename the"
+            + " volume.",
+        400);
+  }
+
+  private Reply injectDirectMode(String namespace, PodView pod, WaitSpec spec) {
     List<String> volumes = pod.volumeNames();
     Optional<String> serviceAccountVolume = pod.serviceAccountTokenVolume();
     if (serviceAccountVolume.isEmpty() && volumes.contains(WaiterContainer.TOKEN_VOLUME)) {
-      return Reply.deny(
-          Reasons.NAME_CONFLICT,
-          "migrate-gate denied "
-              + pod.describe(namespace)
-              + ": it has a volume named "
-              + WaiterContainer.TOKEN_VOLUME
-              + " but no "
-              + WaiterContainer.NAME
-              + " container; the gate needs that volume name for the waiter's token. Rename the"
-              + " volume.",
-          400);
+      return nameConflict(namespace, pod);
     }
     String tokenVolume = serviceAccountVolume.orElse(WaiterContainer.TOKEN_VOLUME);
     Optional<JsonNode> newVolume =

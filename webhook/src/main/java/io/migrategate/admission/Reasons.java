@@ -6,6 +6,12 @@ package io.migrategate.admission;
  */
 public final class Reasons {
   public static final String INJECTED = "injected";
+
+  /**
+   * Every named Job already succeeded (live, or in the gate's success ledger): nothing to wait for.
+   */
+  public static final String JOB_SUCCEEDED = "job-succeeded";
+
   public static final String NOT_POD = "not-pod";
   public static final String NOT_CREATE = "not-create";
   public static final String EXCLUDED_NAMESPACE = "excluded-namespace";

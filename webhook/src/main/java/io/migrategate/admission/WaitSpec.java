@@ -9,6 +9,11 @@ import java.util.Optional;
  * @param revision the revision the Jobs must carry, if any
  * @param timeout the waiter timeout as written ({@code 10m}), if any
  * @param source where {@code migrate.io/job} was found: {@code pod} or {@code Deployment shop/web}
+ * @param statusSource {@code migrate.io/source}, if set: where the waiter reads Job status
  */
 record WaitSpec(
-    JobReference jobs, Optional<String> revision, Optional<String> timeout, String source) {}
+    JobReference jobs,
+    Optional<String> revision,
+    Optional<String> timeout,
+    String source,
+    Optional<StatusSource> statusSource) {}

@@ -8,8 +8,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 final class WaiterContainer {
   static final String NAME = "migrate-wait";
 
-  /** Volume added when the pod has no ServiceAccount token volume to share. */
+  /**
+   * Volume added when the pod has no ServiceAccount token volume to share (direct mode), or always
+   * holding the gate-audience token (gate mode). Mounted into migrate-wait only.
+   */
   static final String TOKEN_VOLUME = "migrate-gate-token";
+
+  /** Gate mode: where the waiter finds its token (its default {@code --token-file} directory). */
+  static final String GATE_TOKEN_MOUNT_PATH = "/var/run/secrets/migrate-gate";
+
+  /** Gate mode: the audience of the projected token, checked by the gate with TokenReview. */
+  static final String GATE_AUDIENCE = "migrate-gate";
 
   /** Where in-cluster clients (fabric8, client-go) look for token, ca.crt and namespace. */
   static final String TOKEN_MOUNT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -31,6 +40,26 @@ final class WaiterContainer {
    */
   static ObjectNode container(
       InjectionConfig config, WaitSpec spec, String namespace, PodView pod, String tokenVolume) {
+    return container(config, spec, namespace, pod, tokenVolume, TOKEN_MOUNT_PATH, null);
+  }
+
+  /**
+   * Gate mode: the waiter asks the gate, with a token of the gate's audience ({@link
+   * #gateTokenVolume}); it gets no API token at all, so it needs (and has) no RBAC.
+   */
+  static ObjectNode gateContainer(
+      InjectionConfig config, WaitSpec spec, String namespace, PodView pod, WaitEndpoint endpoint) {
+    return container(config, spec, namespace, pod, TOKEN_VOLUME, GATE_TOKEN_MOUNT_PATH, endpoint);
+  }
+
+  private static ObjectNode container(
+      InjectionConfig config,
+      WaitSpec spec,
+      String namespace,
+      PodView pod,
+      String tokenVolume,
+      String tokenMountPath,
+      WaitEndpoint endpoint) {
     ObjectNode container = JSON.objectNode();
     container.put("name", NAME);
     container.put("image", config.waiterImage());
@@ -39,6 +68,10 @@ final class WaiterContainer {
     env.add(envVar("MIGRATE_GATE_JOBS", spec.jobs().joined()));
     spec.revision().ifPresent(revision -> env.add(envVar("MIGRATE_GATE_REVISION", revision)));
     spec.timeout().ifPresent(timeout -> env.add(envVar("MIGRATE_GATE_TIMEOUT", timeout)));
+    if (endpoint != null) {
+      env.add(envVar("MIGRATE_GATE_URL", endpoint.url()));
+      env.add(envVar("MIGRATE_GATE_CA", endpoint.caPem()));
+    }
     container.set("resources", resources(config.resources()));
     container.set("securityContext", securityContext(config, pod));
     // The waiter writes its verdict to /dev/termination-log; should it die before writing, the
@@ -46,7 +79,7 @@ final class WaiterContainer {
     container.put("terminationMessagePolicy", "FallbackToLogsOnError");
     ObjectNode mount = container.putArray("volumeMounts").addObject();
     mount.put("name", tokenVolume);
-    mount.put("mountPath", TOKEN_MOUNT_PATH);
+    mount.put("mountPath", tokenMountPath);
     mount.put("readOnly", true);
     return container;
   }
@@ -74,6 +107,25 @@ final class WaiterContainer {
     ObjectNode fieldRef = namespaceItem.putObject("fieldRef");
     fieldRef.put("apiVersion", "v1");
     fieldRef.put("fieldPath", "metadata.namespace");
+    return volume;
+  }
+
+  /**
+   * Gate mode: a token for the gate's audience only (useless against the API server), refreshed by
+   * the kubelet like any projected token.
+   */
+  static ObjectNode gateTokenVolume() {
+    ObjectNode volume = JSON.objectNode();
+    volume.put("name", TOKEN_VOLUME);
+    ObjectNode token =
+        volume
+            .putObject("projected")
+            .putArray("sources")
+            .addObject()
+            .putObject("serviceAccountToken");
+    token.put("audience", GATE_AUDIENCE);
+    token.put("expirationSeconds", TOKEN_EXPIRATION_SECONDS);
+    token.put("path", "token");
     return volume;
   }
 

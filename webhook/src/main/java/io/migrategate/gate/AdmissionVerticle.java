@@ -25,6 +25,7 @@ final class AdmissionVerticle extends VerticleBase {
   private final GateMetrics metrics;
   private final EventLoopHeartbeats heartbeats;
   private final Consumer<HttpServer> onListening;
+  private final Consumer<Router> moreRoutes;
 
   AdmissionVerticle(
       HttpServerOptions options,
@@ -32,13 +33,15 @@ final class AdmissionVerticle extends VerticleBase {
       WorkerExecutor workers,
       GateMetrics metrics,
       EventLoopHeartbeats heartbeats,
-      Consumer<HttpServer> onListening) {
+      Consumer<HttpServer> onListening,
+      Consumer<Router> moreRoutes) {
     this.options = options;
     this.endpoint = endpoint;
     this.workers = workers;
     this.metrics = metrics;
     this.heartbeats = heartbeats;
     this.onListening = onListening;
+    this.moreRoutes = moreRoutes;
   }
 
   @Override
@@ -57,6 +60,8 @@ final class AdmissionVerticle extends VerticleBase {
     router.errorHandler(413, ctx -> send(ctx, endpoint.bodyTooLarge()));
     // Never reached by design (decide() never throws); a JSON answer all the same if it is.
     router.errorHandler(500, ctx -> send(ctx, endpoint.serverError(ctx.failure())));
+    // Other APIs on the same HTTPS port (the wait API).
+    moreRoutes.accept(router);
     int slot = heartbeats.register();
     vertx.setPeriodic(0, EventLoopHeartbeats.INTERVAL_MILLIS, id -> heartbeats.beat(slot));
     HttpServer server = vertx.createHttpServer(options).requestHandler(router);

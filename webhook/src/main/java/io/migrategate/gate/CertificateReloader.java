@@ -27,7 +27,7 @@ import java.util.function.Function;
  * the failure is logged once per distinct content. A slow periodic check backs up the watch (some
  * filesystems deliver no events).
  */
-public final class CertificateReloader implements AutoCloseable {
+public final class CertificateReloader implements CertificateSource {
   private final Vertx vertx;
   private final Path certificateFile;
   private final Path keyFile;
@@ -60,13 +60,21 @@ public final class CertificateReloader implements AutoCloseable {
   }
 
   /** Reads the pair the server starts with; the gate does not start without a valid one. */
-  public ServingCertificate loadInitial() throws ServingCertificate.InvalidCertificateException {
-    ServingCertificate certificate = ServingCertificate.load(vertx, certificateFile, keyFile);
+  @Override
+  public ServingCertificate loadInitial() throws Gate.StartException {
+    ServingCertificate certificate;
+    try {
+      certificate = ServingCertificate.load(vertx, certificateFile, keyFile);
+    } catch (ServingCertificate.InvalidCertificateException e) {
+      throw new Gate.StartException(
+          e.getMessage() + ": fix --tls-cert-file/--tls-key-file (PEM certificate and its key)", e);
+    }
     current = certificate;
     metrics.certificateNotAfter(certificate.notAfter().getEpochSecond());
     return certificate;
   }
 
+  @Override
   public ServingCertificate current() {
     return current;
   }
@@ -75,6 +83,7 @@ public final class CertificateReloader implements AutoCloseable {
    * Starts watching. {@code apply} installs a validated certificate in the running server; the
    * reloader counts it as served only when that future succeeds.
    */
+  @Override
   public void start(Function<ServingCertificate, Future<?>> apply) {
     Set<Path> directories = new LinkedHashSet<>();
     directories.add(directoryOf(certificateFile));

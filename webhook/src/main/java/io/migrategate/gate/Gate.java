@@ -1,6 +1,10 @@
 package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.tls.SelfManagedTls;
+import io.migrategate.tls.SelfManagedTlsConfig;
+import io.migrategate.tls.ServingNames;
+import io.migrategate.waitapi.WaitApi;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -25,6 +29,9 @@ public final class Gate {
   /** Reviews may wait on the API (owner lookup); this many can wait at once. */
   static final int REVIEW_WORKERS = 32;
 
+  /** TokenReviews of the wait API may wait on the API this many at once. */
+  static final int TOKEN_REVIEW_WORKERS = 8;
+
   static final Duration TLS_DEBOUNCE = Duration.ofMillis(200);
   static final Duration TLS_POLL_INTERVAL = Duration.ofSeconds(10);
   static final Duration API_CHECK_INTERVAL = Duration.ofSeconds(10);
@@ -43,11 +50,12 @@ public final class Gate {
   private final GateLog log;
   private final Vertx vertx;
   private final GateMetrics metrics;
-  private final CertificateReloader reloader;
+  private final CertificateSource certificates;
   private final KubernetesAccess kubernetes;
   private final GateHealth health;
   private final EventLoopHeartbeats heartbeats;
   private final WorkerExecutor workers;
+  private final WorkerExecutor tokenReviewWorkers;
   private final List<HttpServer> admissionServers = new CopyOnWriteArrayList<>();
   private HttpServer probeServer;
   private boolean stopped;
@@ -57,26 +65,33 @@ public final class Gate {
     this.log = log;
     this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(false));
     this.metrics = new GateMetrics();
-    this.reloader =
-        new CertificateReloader(
-            vertx,
-            config.tlsCertFile(),
-            config.tlsKeyFile(),
-            metrics,
-            log,
-            TLS_DEBOUNCE,
-            TLS_POLL_INTERVAL);
     this.kubernetes = new KubernetesAccess(config.kubeconfig(), log);
+    this.certificates =
+        config.tlsMode() == GateConfig.TlsMode.SELF_MANAGED
+            ? new SelfManagedCertificates(
+                vertx,
+                SelfManagedTls.start(kubernetes.client(), selfManagedTls(config), log),
+                metrics)
+            : new CertificateReloader(
+                vertx,
+                config.tlsCertFile(),
+                config.tlsKeyFile(),
+                metrics,
+                log,
+                TLS_DEBOUNCE,
+                TLS_POLL_INTERVAL);
+    metrics.addSection(certificates::metrics);
     this.heartbeats = new EventLoopHeartbeats();
     this.health =
         new GateHealth(
-            reloader::current,
-            kubernetes,
-            heartbeats,
-            config.ownerLookupFailurePolicy().flagValue());
+            certificates, kubernetes, heartbeats, config.ownerLookupFailurePolicy().flagValue());
     this.workers =
         vertx.createSharedWorkerExecutor(
             "migrate-gate-review", REVIEW_WORKERS, 10, TimeUnit.SECONDS);
+    // Apart from admission: a burst of waiters with new tokens must not delay reviews.
+    this.tokenReviewWorkers =
+        vertx.createSharedWorkerExecutor(
+            "migrate-gate-token-review", TOKEN_REVIEW_WORKERS, 10, TimeUnit.SECONDS);
     metrics.ready(health::ready);
     metrics.apiReachable(kubernetes::reachable);
     metrics.ownerLookups(
@@ -107,15 +122,16 @@ public final class Gate {
   }
 
   private void startServing(ReviewerFactory reviewers) throws StartException {
-    ServingCertificate certificate;
-    try {
-      certificate = reloader.loadInitial();
-    } catch (ServingCertificate.InvalidCertificateException e) {
-      throw new StartException(
-          e.getMessage() + ": fix --tls-cert-file/--tls-key-file (PEM certificate and its key)", e);
-    }
-    AdmissionReviewer reviewer = reviewers.create(config, kubernetes);
+    ServingCertificate certificate = certificates.loadInitial();
+    AdmissionReviewer reviewer = reviewers.create(config, kubernetes, certificates::clientTrustPem);
     AdmissionEndpoint endpoint = new AdmissionEndpoint(reviewer, metrics, log);
+    WaitApi waitApi =
+        new WaitApi(
+            kubernetes.jobTracking(config.namespace(), config.ledgerPolicy()).tracker(),
+            kubernetes.tokenReviewer(),
+            tokenReviewWorkers,
+            WaitApi.DEFAULT_HEARTBEAT);
+    metrics.addSection(waitApi::renderMetrics);
 
     int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
     HttpServerOptions options =
@@ -132,7 +148,13 @@ public final class Gate {
         vertx.deployVerticle(
             () ->
                 new AdmissionVerticle(
-                    options, endpoint, workers, metrics, heartbeats, admissionServers::add),
+                    options,
+                    endpoint,
+                    workers,
+                    metrics,
+                    heartbeats,
+                    admissionServers::add,
+                    waitApi::register),
             new DeploymentOptions().setInstances(loops)),
         "listen for HTTPS on port " + config.port() + " (--port)");
     long ports = admissionServers.stream().mapToInt(HttpServer::actualPort).distinct().count();
@@ -160,7 +182,7 @@ public final class Gate {
                 .listen(),
             "listen for probes on port " + config.probePort() + " (--probe-port)");
 
-    reloader.start(
+    certificates.start(
         next ->
             admissionServers
                 .get(0)
@@ -191,6 +213,16 @@ public final class Gate {
         "owner_lookup_failure_policy",
         config.ownerLookupFailurePolicy().flagValue());
     log.info("ready");
+  }
+
+  private static SelfManagedTlsConfig selfManagedTls(GateConfig config) {
+    GateConfig.SelfManagedTlsSettings tls = config.selfManagedTls();
+    return SelfManagedTlsConfig.defaults(
+            config.namespace(),
+            ServingNames.forService(tls.service(), config.namespace()),
+            tls.ipAddresses())
+        .withCaSecretName(tls.caSecret())
+        .withWebhookConfigurationName(tls.webhookConfiguration());
   }
 
   private static void text(RoutingContext ctx, boolean ok, String body) {
@@ -287,7 +319,7 @@ public final class Gate {
   }
 
   private void closeQuietly() {
-    reloader.close();
+    certificates.close();
     kubernetes.close();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -4,7 +4,10 @@ import io.migrategate.admission.FailurePolicy;
 import io.migrategate.admission.InjectionConfig;
 import io.migrategate.admission.KubernetesOwnerLookup;
 import io.migrategate.admission.WaiterResources;
+import io.migrategate.ledger.LedgerPolicy;
 import java.io.IOException;
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -25,8 +28,13 @@ import java.util.regex.Pattern;
 public record GateConfig(
     int port,
     int probePort,
+    TlsMode tlsMode,
+    /* files mode only, else null. */
     Path tlsCertFile,
+    /* files mode only, else null. */
     Path tlsKeyFile,
+    /* self-managed mode: where the CA lives and which webhook configuration trusts it. */
+    SelfManagedTlsSettings selfManagedTls,
     String waiterImage,
     /* null: KUBECONFIG, ~/.kube/config or the in-cluster service account, as kubectl does. */
     Path kubeconfig,
@@ -37,10 +45,37 @@ public record GateConfig(
     WaiterResources waiterResources,
     Duration drainDelay,
     Duration shutdownTimeout,
-    LogFormat logFormat) {
+    LogFormat logFormat,
+    /* null: injected waiters read the API directly (no gate mode). */
+    String waitUrl,
+    /* null exactly when waitUrl is null. */
+    Path waitCaFile,
+    LedgerPolicy ledgerPolicy) {
 
   public GateConfig {
     excludedNamespaces = List.copyOf(excludedNamespaces);
+  }
+
+  /** Where the serving certificate comes from. */
+  public enum TlsMode {
+    /** PEM files, watched (cert-manager, or Secrets a team manages). */
+    FILES,
+    /**
+     * The gate's own CA in a Secret, serving certificates minted in memory, caBundle kept in sync.
+     */
+    SELF_MANAGED
+  }
+
+  /**
+   * Self-managed TLS: the CA Secret (in the gate's namespace), the MutatingWebhookConfiguration
+   * whose caBundle the gate keeps, the Service the certificate is for, and extra IP addresses (a
+   * gate run on a host, reached at https://127.0.0.1).
+   */
+  public record SelfManagedTlsSettings(
+      String caSecret, String webhookConfiguration, String service, List<String> ipAddresses) {
+    public SelfManagedTlsSettings {
+      ipAddresses = List.copyOf(ipAddresses);
+    }
   }
 
   public enum LogFormat {
@@ -64,17 +99,49 @@ public record GateConfig(
         "MIGRATE_GATE_PROBE_PORT",
         "8080",
         "Plain-HTTP port serving /livez, /readyz and /metrics (0 picks a free port)."),
+    TLS_MODE(
+        "--tls-mode",
+        "MIGRATE_GATE_TLS_MODE",
+        "files",
+        "files: serve --tls-cert-file/--tls-key-file. self-managed: keep a CA in the Secret"
+            + " --tls-ca-secret, mint serving certificates in memory and keep the caBundle of"
+            + " --webhook-configuration in sync (the manifests' default)."),
     TLS_CERT_FILE(
         "--tls-cert-file",
         "MIGRATE_GATE_TLS_CERT_FILE",
         null,
-        "PEM serving certificate (chain). Required. Watched: a new certificate is served without"
-            + " restart."),
+        "PEM serving certificate (chain). Required with --tls-mode=files. Watched: a new"
+            + " certificate is served without restart."),
     TLS_KEY_FILE(
         "--tls-key-file",
         "MIGRATE_GATE_TLS_KEY_FILE",
         null,
-        "PEM private key of the serving certificate. Required. Watched like the certificate."),
+        "PEM private key of the serving certificate. Required with --tls-mode=files. Watched like"
+            + " the certificate."),
+    TLS_CA_SECRET(
+        "--tls-ca-secret",
+        "MIGRATE_GATE_TLS_CA_SECRET",
+        "migrate-gate-ca",
+        "Self-managed mode: the Secret in the gate's namespace holding the CA (the manifests create"
+            + " it empty; the gate fills it)."),
+    WEBHOOK_CONFIGURATION(
+        "--webhook-configuration",
+        "MIGRATE_GATE_WEBHOOK_CONFIGURATION",
+        "migrate-gate",
+        "Self-managed mode: the MutatingWebhookConfiguration whose caBundle the gate keeps in"
+            + " sync."),
+    TLS_SERVICE(
+        "--tls-service",
+        "MIGRATE_GATE_TLS_SERVICE",
+        "migrate-gate",
+        "Self-managed mode: the Service the serving certificate names (svc, svc.ns, svc.ns.svc,"
+            + " svc.ns.svc.cluster.local)."),
+    TLS_IP_SANS(
+        "--tls-ip-sans",
+        "MIGRATE_GATE_TLS_IP_SANS",
+        null,
+        "Self-managed mode: comma-separated IP addresses the certificate also names (e.g."
+            + " 127.0.0.1 for a gate run on a host)."),
     WAITER_IMAGE(
         "--waiter-image",
         "MIGRATE_GATE_WAITER_IMAGE",
@@ -141,7 +208,33 @@ public record GateConfig(
         "MIGRATE_GATE_SHUTDOWN_TIMEOUT",
         "10s",
         "After the drain delay: the longest wait for in-flight reviews before the gate exits."),
-    LOG_FORMAT("--log-format", "MIGRATE_GATE_LOG_FORMAT", "text", "text (key=value) or json.");
+    LOG_FORMAT("--log-format", "MIGRATE_GATE_LOG_FORMAT", "text", "text (key=value) or json."),
+    WAIT_URL(
+        "--wait-url",
+        "MIGRATE_GATE_WAIT_URL",
+        null,
+        "https URL of this gate's Service as pods reach it (e.g. https://migrate-gate.migrate-gate.svc)."
+            + " With it, injected waiters ask the gate's wait API (gate mode: no RBAC for the pod)"
+            + " unless the workload says migrate.io/source: api. Needs --wait-ca-file."),
+    WAIT_CA_FILE(
+        "--wait-ca-file",
+        "MIGRATE_GATE_WAIT_CA_FILE",
+        null,
+        "PEM of the CA that signed the serving certificate, injected into waiters (env"
+            + " MIGRATE_GATE_CA) so they verify the gate. Required with --wait-url."),
+    LEDGER_RETENTION(
+        "--ledger-retention",
+        "MIGRATE_GATE_LEDGER_RETENTION",
+        "720h",
+        "How long the success ledger remembers a Job that succeeded and was deleted (pods created"
+            + " later start without waiting)."),
+    LEDGER_MAX_ENTRIES(
+        "--ledger-max-entries",
+        "MIGRATE_GATE_LEDGER_MAX_ENTRIES",
+        Integer.toString(LedgerPolicy.DEFAULT_MAX_ENTRIES_PER_NAMESPACE),
+        "Most Jobs the success ledger remembers per namespace (1-"
+            + LedgerPolicy.MAX_ENTRIES_PER_NAMESPACE
+            + "); the oldest go first.");
 
     public final String flag;
     public final String env;
@@ -225,11 +318,14 @@ public record GateConfig(
       fromFlags.put(option, value);
     }
     Settings settings = new Settings(fromFlags, env);
+    TlsMode tlsMode = settings.tlsMode();
     return new GateConfig(
         settings.port(Option.PORT),
         settings.port(Option.PROBE_PORT),
-        settings.readableFile(Option.TLS_CERT_FILE),
-        settings.readableFile(Option.TLS_KEY_FILE),
+        tlsMode,
+        tlsMode == TlsMode.FILES ? settings.readableFile(Option.TLS_CERT_FILE) : null,
+        tlsMode == TlsMode.FILES ? settings.readableFile(Option.TLS_KEY_FILE) : null,
+        tlsMode == TlsMode.SELF_MANAGED ? settings.selfManagedTls() : null,
         settings.required(Option.WAITER_IMAGE),
         settings.optionalReadableFile(Option.KUBECONFIG),
         settings.namespace(),
@@ -239,7 +335,10 @@ public record GateConfig(
         settings.waiterResources(),
         settings.duration(Option.DRAIN_DELAY),
         settings.duration(Option.SHUTDOWN_TIMEOUT),
-        settings.logFormat());
+        settings.logFormat(),
+        settings.waitUrl(),
+        settings.waitCaFile(tlsMode),
+        settings.ledgerPolicy());
   }
 
   /** Resolves one option's raw text and turns it into a typed value or a usage error. */
@@ -354,6 +453,56 @@ public record GateConfig(
       return value;
     }
 
+    TlsMode tlsMode() throws UsageException {
+      String value = raw(Option.TLS_MODE);
+      if (value.equals("files")) {
+        if (raw(Option.TLS_CERT_FILE) == null) {
+          throw new UsageException(
+              "no serving certificate: give --tls-cert-file and --tls-key-file (PEM), or"
+                  + " --tls-mode=self-managed to let the gate keep its own CA");
+        }
+        return TlsMode.FILES;
+      }
+      if (value.equals("self-managed")) {
+        return TlsMode.SELF_MANAGED;
+      }
+      throw new UsageException(
+          source(Option.TLS_MODE) + " is '" + value + "': give files or self-managed");
+    }
+
+    SelfManagedTlsSettings selfManagedTls() throws UsageException {
+      List<String> ips = new ArrayList<>();
+      String value = raw(Option.TLS_IP_SANS);
+      for (String ip : value == null ? new String[0] : value.split(",")) {
+        String trimmed = ip.trim();
+        if (trimmed.isEmpty()) {
+          continue;
+        }
+        if (!trimmed.matches("[0-9.]+|[0-9a-fA-F:]+")) {
+          throw new UsageException(
+              source(Option.TLS_IP_SANS)
+                  + " contains '"
+                  + trimmed
+                  + "': give comma-separated IP addresses, e.g. 127.0.0.1");
+        }
+        ips.add(trimmed);
+      }
+      return new SelfManagedTlsSettings(
+          dnsLabel(Option.TLS_CA_SECRET),
+          dnsLabel(Option.WEBHOOK_CONFIGURATION),
+          dnsLabel(Option.TLS_SERVICE),
+          ips);
+    }
+
+    private String dnsLabel(Option option) throws UsageException {
+      String value = required(option);
+      if (!DNS_LABEL.matcher(value).matches()) {
+        throw new UsageException(
+            source(option) + " is '" + value + "': give a Kubernetes object name (DNS label)");
+      }
+      return value;
+    }
+
     List<String> list(Option option) throws UsageException {
       List<String> names = new ArrayList<>();
       String value = raw(option);
@@ -412,6 +561,77 @@ public record GateConfig(
         case "m" -> Duration.ofMinutes(amount);
         default -> Duration.ofHours(amount);
       };
+    }
+
+    String waitUrl() throws UsageException {
+      String value = raw(Option.WAIT_URL);
+      if (value == null || value.isEmpty()) {
+        if (raw(Option.WAIT_CA_FILE) != null) {
+          throw new UsageException(
+              source(Option.WAIT_CA_FILE)
+                  + " is set without --wait-url: give both to inject waiters in gate mode, or"
+                  + " neither");
+        }
+        return null;
+      }
+      try {
+        URI uri = new URI(value);
+        if ("https".equals(uri.getScheme()) && uri.getHost() != null && uri.getQuery() == null) {
+          return value.endsWith("/") ? value.substring(0, value.length() - 1) : value;
+        }
+      } catch (URISyntaxException e) {
+        // reported below
+      }
+      throw new UsageException(
+          source(Option.WAIT_URL)
+              + " is '"
+              + value
+              + "': give the https URL pods reach the gate at, e.g."
+              + " https://migrate-gate.migrate-gate.svc");
+    }
+
+    Path waitCaFile(TlsMode tlsMode) throws UsageException {
+      if (raw(Option.WAIT_URL) == null) {
+        return null;
+      }
+      if (raw(Option.WAIT_CA_FILE) == null && tlsMode == TlsMode.SELF_MANAGED) {
+        return null; // the gate hands waiters the CAs of its own CA Secret
+      }
+      if (raw(Option.WAIT_CA_FILE) == null) {
+        throw new UsageException(
+            "--wait-url needs --wait-ca-file (or "
+                + Option.WAIT_CA_FILE.env
+                + "): the PEM CA that injected waiters trust for the gate");
+      }
+      Path path = readableFile(Option.WAIT_CA_FILE);
+      try {
+        if (!Files.readString(path).contains("-----BEGIN CERTIFICATE-----")) {
+          throw new UsageException(
+              source(Option.WAIT_CA_FILE) + " is '" + path + "': no PEM certificate in it");
+        }
+      } catch (IOException e) {
+        throw new UsageException(source(Option.WAIT_CA_FILE) + " cannot be read: " + e);
+      }
+      return path;
+    }
+
+    LedgerPolicy ledgerPolicy() throws UsageException {
+      Duration retention = duration(Option.LEDGER_RETENTION);
+      String max = raw(Option.LEDGER_MAX_ENTRIES);
+      try {
+        return new LedgerPolicy(retention, Integer.parseInt(max));
+      } catch (NumberFormatException e) {
+        throw new UsageException(
+            source(Option.LEDGER_MAX_ENTRIES) + " is '" + max + "': give a whole number");
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(
+            e.getMessage()
+                + " (from "
+                + source(Option.LEDGER_RETENTION)
+                + ", "
+                + source(Option.LEDGER_MAX_ENTRIES)
+                + ")");
+      }
     }
 
     /** The quantity rules live in {@link WaiterResources}; this only names the flag to fix. */

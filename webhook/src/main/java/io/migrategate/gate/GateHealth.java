@@ -1,7 +1,6 @@
 package io.migrategate.gate;
 
 import java.time.Instant;
-import java.util.function.Supplier;
 
 /**
  * Liveness and readiness, one place each. Ready: the HTTPS server listens with a certificate that
@@ -10,7 +9,7 @@ import java.util.function.Supplier;
  * pod-template pods flowing); /readyz shows it on its own line.
  */
 final class GateHealth {
-  private final Supplier<ServingCertificate> certificate;
+  private final CertificateSource certificate;
   private final KubernetesAccess kubernetes;
   private final EventLoopHeartbeats heartbeats;
   private final String failurePolicy;
@@ -18,7 +17,7 @@ final class GateHealth {
   private volatile boolean draining;
 
   GateHealth(
-      Supplier<ServingCertificate> certificate,
+      CertificateSource certificate,
       KubernetesAccess kubernetes,
       EventLoopHeartbeats heartbeats,
       String failurePolicy) {
@@ -41,14 +40,18 @@ final class GateHealth {
   }
 
   boolean ready() {
-    ServingCertificate serving = certificate.get();
-    return listening && !draining && serving != null && serving.validAt(Instant.now());
+    ServingCertificate serving = certificate.current();
+    return listening
+        && !draining
+        && serving != null
+        && serving.validAt(Instant.now())
+        && certificate.ready();
   }
 
   /** Kubernetes-style check list: {@code [+]name ok}, {@code [-]name why}, {@code [!]} notes. */
   String readyzBody() {
     StringBuilder body = new StringBuilder(512);
-    ServingCertificate serving = certificate.get();
+    ServingCertificate serving = certificate.current();
     Instant now = Instant.now();
     if (serving == null) {
       body.append("[-]tls no certificate loaded\n");
@@ -67,6 +70,7 @@ final class GateHealth {
           .append(serving.notAfter())
           .append('\n');
     }
+    body.append(certificate.readyzLines());
     body.append(listening ? "[+]https ok listening\n" : "[-]https not listening yet\n");
     body.append(
         draining ? "[-]shutdown draining after SIGTERM\n" : "[+]shutdown ok not draining\n");

@@ -7,7 +7,7 @@ import java.time.Instant;
  * The gate's own log: one line per state transition (started, tls reloaded, ready/not ready,
  * draining, stopped), as {@code key=value} text or JSON. Never one line per request.
  */
-public final class GateLog {
+public final class GateLog implements io.migrategate.tls.TlsEventLog {
   private final GateConfig.LogFormat format;
   private final PrintStream out;
 
@@ -16,10 +16,12 @@ public final class GateLog {
     this.out = out;
   }
 
+  @Override
   public void info(String message, Object... keyValues) {
     write("info", message, keyValues);
   }
 
+  @Override
   public void warn(String message, Object... keyValues) {
     write("warn", message, keyValues);
   }

@@ -3,12 +3,18 @@ package io.migrategate.gate;
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.InjectionConfig;
 import io.migrategate.admission.PodAdmissionReviewer;
+import io.migrategate.admission.WaitEndpoint;
+import java.io.IOException;
 import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.Supplier;
 import sun.misc.Signal;
 
 /**
@@ -82,7 +88,21 @@ public final class GateMain {
   }
 
   /** The production reviewer: pod injection with informer-backed owner lookups. */
-  static AdmissionReviewer defaultReviewer(GateConfig config, KubernetesAccess kubernetes) {
+  static AdmissionReviewer defaultReviewer(
+      GateConfig config, KubernetesAccess kubernetes, Supplier<Optional<String>> gateTrust) {
+    if (config.waitUrl() != null && config.waitCaFile() == null) {
+      // Self-managed TLS: waiters must trust the CAs of the gate's own CA Secret, which rotate.
+      return new TrustFollowingReviewer(
+          gateTrust,
+          caPem ->
+              podReviewer(
+                  config, kubernetes, caPem.map(pem -> new WaitEndpoint(config.waitUrl(), pem))));
+    }
+    return podReviewer(config, kubernetes, waitEndpoint(config));
+  }
+
+  private static AdmissionReviewer podReviewer(
+      GateConfig config, KubernetesAccess kubernetes, Optional<WaitEndpoint> waitEndpoint) {
     InjectionConfig injection =
         new InjectionConfig(
             config.waiterImage(),
@@ -90,7 +110,23 @@ public final class GateMain {
             config.ownerLookupFailurePolicy(),
             config.namespace(),
             Set.copyOf(config.excludedNamespaces()),
-            InjectionConfig.DEFAULT_RUN_AS_USER);
-    return new PodAdmissionReviewer(injection, kubernetes.ownerLookup(config.ownerLookupTimeout()));
+            InjectionConfig.DEFAULT_RUN_AS_USER,
+            waitEndpoint);
+    return new PodAdmissionReviewer(
+        injection,
+        kubernetes.ownerLookup(config.ownerLookupTimeout()),
+        kubernetes.jobTracking(config.namespace(), config.ledgerPolicy()).tracker()::allSucceeded);
+  }
+
+  /** Gate mode for injected waiters when configured with a CA file (GateConfig checked it). */
+  private static Optional<WaitEndpoint> waitEndpoint(GateConfig config) {
+    if (config.waitUrl() == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(new WaitEndpoint(config.waitUrl(), Files.readString(config.waitCaFile())));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read --wait-ca-file " + config.waitCaFile(), e);
+    }
   }
 }

@@ -1,10 +1,12 @@
 package io.migrategate.gate;
 
 import io.migrategate.admission.KubernetesOwnerLookup;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
@@ -40,6 +42,7 @@ public final class GateMetrics {
   private volatile BooleanSupplier ready = () -> false;
   private volatile Supplier<KubernetesOwnerLookup.Stats> ownerLookups = () -> null;
   private volatile BooleanSupplier ownerCachesSynced = () -> false;
+  private final List<Supplier<String>> sections = new CopyOnWriteArrayList<>();
 
   public GateMetrics() {
     for (int i = 0; i < latencyBuckets.length; i++) {
@@ -121,6 +124,11 @@ public final class GateMetrics {
       Supplier<KubernetesOwnerLookup.Stats> stats, BooleanSupplier cachesSynced) {
     this.ownerLookups = stats;
     this.ownerCachesSynced = cachesSynced;
+  }
+
+  /** Adds metrics another part of the gate renders itself (e.g. the wait API's). */
+  public void addSection(Supplier<String> section) {
+    sections.add(section);
   }
 
   /** The exposition in Prometheus text format 0.0.4. */
@@ -232,6 +240,7 @@ public final class GateMetrics {
 
     header(out, "migrate_gate_ready", "gauge", "1 when /readyz reports ready, else 0.");
     out.append("migrate_gate_ready ").append(ready.getAsBoolean() ? 1 : 0).append('\n');
+    sections.forEach(section -> out.append(section.get()));
     return out.toString();
   }
 

@@ -5,6 +5,11 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.migrategate.admission.KubernetesOwnerLookup;
+import io.migrategate.jobs.KubernetesJobTracking;
+import io.migrategate.ledger.LedgerPolicy;
+import io.migrategate.waitapi.CachingTokenReviewer;
+import io.migrategate.waitapi.KubernetesTokenReviewer;
+import io.migrategate.waitapi.TokenReviewer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,6 +39,8 @@ public final class KubernetesAccess implements AutoCloseable {
   private Config config;
   private volatile KubernetesClient client;
   private volatile KubernetesOwnerLookup ownerLookup;
+  private volatile KubernetesJobTracking jobTracking;
+  private volatile CachingTokenReviewer tokenReviewer;
   private volatile ApiState state =
       new ApiState(ApiState.Status.NOT_CHECKED, Instant.now(), "no check has finished yet");
   private ScheduledExecutorService checks;
@@ -90,6 +97,29 @@ public final class KubernetesAccess implements AutoCloseable {
       ownerLookup = KubernetesOwnerLookup.start(config(), lookupTimeout);
     }
     return ownerLookup;
+  }
+
+  /**
+   * The cluster-wide Job tracker and its success ledger (ConfigMaps in {@code gateNamespace});
+   * started on first use, returns at once, closed with this object.
+   */
+  public synchronized KubernetesJobTracking jobTracking(String gateNamespace, LedgerPolicy policy) {
+    if (jobTracking == null) {
+      jobTracking = KubernetesJobTracking.start(config(), gateNamespace, policy);
+    }
+    return jobTracking;
+  }
+
+  /** Token reviews for the wait API (audience migrate-gate), cached briefly by token hash. */
+  public synchronized CachingTokenReviewer tokenReviewer() {
+    if (tokenReviewer == null) {
+      tokenReviewer =
+          new CachingTokenReviewer(
+              new KubernetesTokenReviewer(client(), TokenReviewer.DEFAULT_AUDIENCE),
+              CachingTokenReviewer.DEFAULT_POSITIVE_TTL,
+              CachingTokenReviewer.DEFAULT_NEGATIVE_TTL);
+    }
+    return tokenReviewer;
   }
 
   /** The owner lookup if one was started, else null (e.g. a gate serving a test reviewer). */
@@ -163,6 +193,10 @@ public final class KubernetesAccess implements AutoCloseable {
     KubernetesOwnerLookup lookup = ownerLookup;
     if (lookup != null) {
       lookup.close();
+    }
+    KubernetesJobTracking tracking = jobTracking;
+    if (tracking != null) {
+      tracking.close();
     }
     KubernetesClient existing = client;
     if (existing != null) {

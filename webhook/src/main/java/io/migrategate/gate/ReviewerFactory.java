@@ -1,9 +1,15 @@
 package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
+import java.util.Optional;
+import java.util.function.Supplier;
 
-/** Builds the reviewer the gate serves, from its configuration and its Kubernetes access. */
+/**
+ * Builds the reviewer the gate serves, from its configuration, its Kubernetes access and the CAs
+ * its clients must trust now ({@code gateTrust}: empty unless the gate keeps its own CA).
+ */
 @FunctionalInterface
 public interface ReviewerFactory {
-  AdmissionReviewer create(GateConfig config, KubernetesAccess kubernetes);
+  AdmissionReviewer create(
+      GateConfig config, KubernetesAccess kubernetes, Supplier<Optional<String>> gateTrust);
 }

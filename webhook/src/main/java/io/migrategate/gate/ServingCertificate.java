@@ -79,7 +79,12 @@ public record ServingCertificate(
   static ServingCertificate parse(
       Vertx vertx, byte[] certificate, byte[] key, Path certificateFile, Path keyFile)
       throws InvalidCertificateException {
-    String files = certificateFile + " and " + keyFile;
+    return parse(vertx, certificate, key, certificateFile + " and " + keyFile);
+  }
+
+  /** {@code files} names where the PEM came from, for error messages. */
+  static ServingCertificate parse(Vertx vertx, byte[] certificate, byte[] key, String files)
+      throws InvalidCertificateException {
     PemKeyCertOptions options =
         new PemKeyCertOptions()
             .setCertValue(Buffer.buffer(certificate))

@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -36,6 +37,7 @@ class GoldenAdmissionTest {
   static final Path GOLDEN = Path.of("src/test/resources/golden");
   static final String WAITER_IMAGE = "registry.example/migrate-gate-waiter:0.1.0";
   static final String GATE_NAMESPACE = "migrate-gate";
+  static final String WAIT_URL = "https://migrate-gate.migrate-gate.svc";
 
   private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -65,7 +67,8 @@ class GoldenAdmissionTest {
   private void run(Path folder) throws IOException {
     JsonNode reviewJson = JSON.readTree(folder.resolve("review.json").toFile());
     FakeOwnerLookup owners = FakeOwnerLookup.fromFolder(folder);
-    AdmissionReviewer reviewer = new PodAdmissionReviewer(config(folder), owners);
+    AdmissionReviewer reviewer =
+        new PodAdmissionReviewer(config(folder), owners, FakeJobStatus.fromFolder(folder));
 
     ReviewResult result = reviewer.review(parse(reviewJson));
     AdmissionResponse response = result.response().getResponse();
@@ -109,14 +112,26 @@ class GoldenAdmissionTest {
     }
   }
 
+  /** The shared config (gate mode: the gate's wait API for waiters), then config.json. */
   static InjectionConfig config(Path folder) throws IOException {
-    InjectionConfig config = InjectionConfig.defaults(WAITER_IMAGE, GATE_NAMESPACE);
+    InjectionConfig config =
+        InjectionConfig.defaults(WAITER_IMAGE, GATE_NAMESPACE)
+            .withWaitEndpoint(
+                Optional.of(
+                    new WaitEndpoint(
+                        WAIT_URL,
+                        Files.readString(
+                            GOLDEN.resolve("gate-ca.pem"), StandardCharsets.US_ASCII))));
     Path file = folder.resolve("config.json");
     if (Files.exists(file)) {
       JsonNode overrides = JSON.readTree(file.toFile());
       if (overrides.has("failurePolicy")) {
         config =
             config.withFailurePolicy(FailurePolicy.parse(overrides.path("failurePolicy").asText()));
+      }
+      if (overrides.path("waitEndpoint").isBoolean()
+          && !overrides.path("waitEndpoint").booleanValue()) {
+        config = config.withWaitEndpoint(Optional.empty());
       }
     }
     return config;

@@ -158,7 +158,7 @@ class GateConfigTest {
             Map.of(),
             new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
             new PrintStream(err, true, StandardCharsets.UTF_8),
-            (config, kubernetes) -> review -> null);
+            (config, kubernetes, trust) -> review -> null);
 
     assertEquals(1, code);
     String log = err.toString(StandardCharsets.UTF_8);

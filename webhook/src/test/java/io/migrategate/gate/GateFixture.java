@@ -33,7 +33,7 @@ final class GateFixture implements AutoCloseable {
   private final ByteArrayOutputStream logBytes = new ByteArrayOutputStream();
 
   GateFixture(AdmissionReviewer reviewer, String... extraArgs) throws Exception {
-    this((config, kubernetes) -> reviewer, extraArgs);
+    this((config, kubernetes, trust) -> reviewer, extraArgs);
   }
 
   GateFixture(ReviewerFactory reviewers, String... extraArgs) throws Exception {

@@ -17,6 +17,6 @@ public final class SlowReviewGateMain {
             System.getenv(),
             System.out,
             System.err,
-            (config, kubernetes) -> new StubReviewer(delay)));
+            (config, kubernetes, trust) -> new StubReviewer(delay)));
   }
 }

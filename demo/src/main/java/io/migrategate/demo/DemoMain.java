@@ -1,0 +1,286 @@
+package io.migrategate.demo;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.migrategate.cluster.LocalCluster;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * {@code demo/run}: migrate-gate gating a real rollout. Local mode (default): the local control
+ * plane, the gate installed from {@code manifests/overlays/local} and run on this host, a kubelet
+ * stand-in for the waiters. {@code --cluster}: the cluster of {@code KUBECONFIG}, its own kubelet.
+ */
+public final class DemoMain {
+  static final int EXIT_OK = 0;
+  static final int EXIT_EXPECTATION_FAILED = 1;
+  static final int EXIT_SETUP_FAILED = 2;
+  static final int EXIT_USAGE = 64;
+
+  private DemoMain() {}
+
+  public static void main(String[] args) {
+    // fabric8 and the JDK client log through SLF4J (no binding here: silent).
+    System.exit(run(List.of(args), System.getenv(), System.out));
+  }
+
+  /** Runs the demo, printing to {@code out}; returns the exit code. */
+  public static int run(List<String> args, Map<String, String> env, PrintStream out) {
+    long start = startNanos();
+    Project project;
+    DemoOptions options;
+    try {
+      project = Project.locate();
+      options = DemoOptions.parse(args, env, project.root());
+    } catch (DemoOptions.UsageException e) {
+      out.println("demo: " + e.getMessage());
+      return EXIT_USAGE;
+    } catch (IllegalStateException e) {
+      out.println("demo: " + e.getMessage());
+      return EXIT_SETUP_FAILED;
+    }
+    if (options.help()) {
+      out.println(DemoOptions.usage());
+      return EXIT_OK;
+    }
+    LiveView view = new LiveView(out, options.color(), start);
+    Run run = new Run(options, project, view);
+    // Ctrl-C: stop (or keep) what the demo started, as at a normal end.
+    Thread onInterrupt = new Thread(run::finish, "demo-interrupted");
+    Runtime.getRuntime().addShutdownHook(onInterrupt);
+    try {
+      run.play();
+      view.plain("");
+      view.ok(
+          String.format(
+              Locale.ROOT,
+              "demo finished in %.1f s: every expected outcome was observed",
+              view.elapsedSeconds()));
+      return EXIT_OK;
+    } catch (ExpectationFailed e) {
+      view.plain("");
+      view.line(LiveView.Kind.FAIL, null, "demo FAILED: " + e.getMessage());
+      run.hintLogs();
+      return EXIT_EXPECTATION_FAILED;
+    } catch (SetupException e) {
+      view.plain("");
+      view.line(LiveView.Kind.FAIL, null, "demo could not set up: " + e.getMessage());
+      run.hintLogs();
+      return EXIT_SETUP_FAILED;
+    } catch (RuntimeException e) {
+      view.plain("");
+      view.line(LiveView.Kind.FAIL, null, "demo could not set up: " + e);
+      run.hintLogs();
+      return EXIT_SETUP_FAILED;
+    } finally {
+      run.finish();
+      try {
+        Runtime.getRuntime().removeShutdownHook(onInterrupt);
+      } catch (IllegalStateException e) {
+        // already shutting down: the hook runs finish(), which does its work once
+      }
+    }
+  }
+
+  /** When demo/run started (its clock), so the live view's times continue the script's. */
+  private static long startNanos() {
+    long now = System.nanoTime();
+    String scriptStart = System.getProperty("migrategate.demo.startMillis");
+    if (scriptStart != null) {
+      try {
+        long sinceScriptStart = System.currentTimeMillis() - Long.parseLong(scriptStart);
+        if (sinceScriptStart >= 0 && sinceScriptStart < 3_600_000) {
+          return now - sinceScriptStart * 1_000_000;
+        }
+      } catch (NumberFormatException e) {
+        // not from demo/run: count from now
+      }
+    }
+    return now;
+  }
+
+  /** One run of the demo and what it must stop or leave running. */
+  private static final class Run {
+    private final DemoOptions options;
+    private final Project project;
+    private final LiveView view;
+    private final List<AutoCloseable> stopAtEnd = new ArrayList<>();
+    private LocalCluster cluster;
+    private KubernetesClient client;
+    private HostGate gate;
+    private final java.util.concurrent.atomic.AtomicBoolean finished =
+        new java.util.concurrent.atomic.AtomicBoolean();
+
+    Run(DemoOptions options, Project project, LiveView view) {
+      this.options = options;
+      this.project = project;
+      this.view = view;
+    }
+
+    void play() {
+      if (options.realCluster()) {
+        playOnConfiguredCluster();
+        return;
+      }
+      List<Path> missing = project.missingBuildOutputs();
+      if (!missing.isEmpty()) {
+        throw new SetupException(
+            "missing "
+                + missing.stream().map(project::relative).toList()
+                + ": build them with demo/run (it builds what is missing) or mvn -B -DskipTests"
+                + " package -pl webhook,waiter,demo -am");
+      }
+      startControlPlane();
+      gate = new HostGate(options, project, client, cluster.kubeconfig(), kubectl(), view);
+      gate.install();
+      gate.forgetLedger(options.namespace());
+      Observer observer = new Observer(client, options.namespace(), view);
+      ShopScenario scenario = new ShopScenario(client, options, view, observer);
+      scenario.createNamespace();
+      gate.start(options.namespace());
+      view.note(
+          "no kubelet here: the demo runs each injected pod's migrate-wait as a local process"
+              + " with the pod's env (waiter jar, token from a TokenRequest), and records its exit"
+              + " code and message on the pod; kwok then plays the pod's life");
+      KubeletStandIn kubelet =
+          new KubeletStandIn(
+              client,
+              options.namespace(),
+              project,
+              project.runDir(options.instance()).resolve("pods"),
+              view);
+      stopAtEnd.add(kubelet);
+      stopAtEnd.add(observer);
+      observer.start();
+      kubelet.start();
+      scenario.run();
+    }
+
+    private void startControlPlane() {
+      view.step(
+          "local control plane: local-cluster/up (etcd, kube-apiserver, kube-controller-manager,"
+              + " kube-scheduler, kwok; reused when already running)");
+      if (options.keep()) {
+        // Started here as a user would, it is not this JVM's to stop at exit: --keep.
+        Commands.run(
+                List.of(project.root().resolve("local-cluster/up").toString()),
+                Duration.ofMinutes(60))
+            .requireSuccess("local-cluster/up");
+      }
+      try {
+        cluster = LocalCluster.shared();
+      } catch (RuntimeException e) {
+        throw new SetupException("the local control plane did not start: " + e.getMessage(), e);
+      }
+      client = cluster.client();
+      view.ok(
+          "control plane ready: " + cluster.apiServerUrl() + " (kube-apiserver v1.35, kwok node)");
+    }
+
+    private Path kubectl() {
+      Path kubectl = cluster.binDir().resolve("kubectl");
+      if (!Files.isExecutable(kubectl)) {
+        throw new SetupException(kubectl + " is missing: run local-cluster/build");
+      }
+      return kubectl;
+    }
+
+    /** --cluster: the gate as installed there (or from --manifests), the cluster's own kubelet. */
+    private void playOnConfiguredCluster() {
+      client = new KubernetesClientBuilder().build();
+      view.step("cluster of KUBECONFIG: " + client.getConfiguration().getMasterUrl());
+      RealClusterGate.ensureInstalled(client, options, view);
+      Observer observer = new Observer(client, options.namespace(), view);
+      ShopScenario scenario = new ShopScenario(client, options, view, observer);
+      scenario.createNamespace();
+      WebhookProbe.await(client, options.namespace(), view);
+      stopAtEnd.add(observer);
+      observer.start();
+      scenario.run();
+    }
+
+    void hintLogs() {
+      if (gate != null) {
+        view.info("the gate's log: " + gate.logFile());
+      }
+      if (cluster != null) {
+        view.info("control plane logs: " + cluster.logFile("kube-apiserver").getParent());
+      }
+    }
+
+    void finish() {
+      if (!finished.compareAndSet(false, true)) {
+        return;
+      }
+      try {
+        stopOrKeep();
+      } catch (RuntimeException e) {
+        view.info("cleaning up: " + e.getMessage());
+      }
+    }
+
+    private void stopOrKeep() {
+      for (int i = stopAtEnd.size() - 1; i >= 0; i--) {
+        try {
+          stopAtEnd.get(i).close();
+        } catch (Exception e) {
+          // stopping what the demo started is best effort at its end
+        }
+      }
+      if (options.keep()) {
+        keepRunning();
+        return;
+      }
+      if (client != null) {
+        client.namespaces().withName(options.namespace()).delete();
+      }
+      if (gate != null) {
+        gate.close();
+        gate.uninstall();
+      }
+      if (options.realCluster() && client != null) {
+        client.close();
+      }
+    }
+
+    private void keepRunning() {
+      if (options.realCluster()) {
+        view.plain("");
+        view.plain("Kept: namespace " + options.namespace() + " in the cluster of KUBECONFIG.");
+        return;
+      }
+      if (cluster == null) {
+        return;
+      }
+      String pid = gate == null ? "" : gate.pid().map(String::valueOf).orElse("");
+      if (gate != null) {
+        gate.keep();
+      }
+      Path kubectl = cluster.binDir().resolve("kubectl");
+      view.plain("");
+      view.plain(
+          "Kept running (--keep): the control plane and the gate"
+              + (pid.isEmpty() ? "" : " (pid " + pid + ")")
+              + ".");
+      view.plain("  export KUBECONFIG=" + cluster.kubeconfig());
+      view.plain("  alias kubectl=" + kubectl);
+      view.plain("  kubectl -n " + options.namespace() + " get deploy,rs,pods,jobs -o wide");
+      view.plain(
+          "  kubectl -n " + options.namespace() + " describe pods -l app.kubernetes.io/version=v3");
+      if (gate != null) {
+        view.plain("  the gate's log: " + gate.logFile());
+      }
+      view.plain("No kubelet stand-in runs any more: pods injected from now on stay held (Init).");
+      view.plain(
+          "Stop: "
+              + (pid.isEmpty() ? "" : "kill " + pid + "; ")
+              + project.relative(project.root().resolve("local-cluster/down")));
+    }
+  }
+}

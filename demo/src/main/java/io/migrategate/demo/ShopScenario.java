@@ -1,0 +1,519 @@
+package io.migrategate.demo;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerStateTerminated;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.fabric8.kubernetes.api.model.PodSpec;
+import io.fabric8.kubernetes.api.model.PodSpecBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatus;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.migrategate.jobs.JobVerdict;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * The story the demo tells, in three releases of a {@code shop} Deployment annotated on its own
+ * metadata (as app teams do), each checked against what must be observed:
+ *
+ * <ol>
+ *   <li>v2: the pods are injected and held until the migration Job, created a few seconds later,
+ *       has succeeded, then released;
+ *   <li>v3: the migration fails: the new pod stops at Init:Error with {@code job shop/... failed:
+ *       ...}, the v2 pods keep serving (maxUnavailable 0);
+ *   <li>v4, Helm-style: the hook Job succeeds and is deleted before the Deployment changes; the new
+ *       pods start with nothing injected ({@code skipped: job-succeeded}).
+ * </ol>
+ */
+final class ShopScenario {
+  static final String APP = "shop";
+  static final String STATUS = "migrate.io/status";
+  static final String JOB_ANNOTATION = "migrate.io/job";
+  static final String VERSION_LABEL = "app.kubernetes.io/version";
+
+  /** Test instances label their namespace with this; their webhook only selects it. */
+  static final String INSTANCE_LABEL = "migrate-gate.demo/instance";
+
+  private static final String RUN_DURATION = "migrate-gate.test/run-duration";
+  private static final String FAIL = "migrate-gate.test/fail";
+  private static final Duration WAIT = Duration.ofSeconds(60);
+
+  /** Pacing of the story (not synchronization): the Job shows up after the pods wait for it. */
+  private static final Duration JOB_DELAY = Duration.ofSeconds(2);
+
+  private final KubernetesClient client;
+  private final DemoOptions options;
+  private final LiveView view;
+  private final Observer observer;
+  private final String namespace;
+  private final List<String> v2Pods = new ArrayList<>();
+
+  ShopScenario(KubernetesClient client, DemoOptions options, LiveView view, Observer observer) {
+    this.client = client;
+    this.options = options;
+    this.view = view;
+    this.observer = observer;
+    this.namespace = options.namespace();
+  }
+
+  /** {@code shop-5d8f7c9b4-x2x8q (v2)}. */
+  static String display(Pod pod) {
+    String version =
+        Optional.ofNullable(pod.getMetadata().getLabels())
+            .map(l -> l.get(VERSION_LABEL))
+            .orElse(null);
+    return pod.getMetadata().getName() + (version == null ? "" : " (" + version + ")");
+  }
+
+  /** A pod the gate must answer for; created as a dry run to prove the webhook path works. */
+  static Pod probePod() {
+    return new PodBuilder()
+        .withNewMetadata()
+        .withName("migrate-gate-demo-probe")
+        .addToAnnotations(JOB_ANNOTATION, "probe")
+        .endMetadata()
+        .withSpec(podSpec(DemoOptions.DEFAULT_APP_IMAGE, "probe"))
+        .build();
+  }
+
+  /**
+   * A fresh demo namespace: opted in to workload-level annotations ({@code migrate.io/gate:
+   * enabled}) and held to PodSecurity "restricted", which the injected waiter passes.
+   */
+  void createNamespace() {
+    if (client.namespaces().withName(namespace).get() != null) {
+      view.step("removing namespace " + namespace + " left by a previous run");
+      client.namespaces().withName(namespace).delete();
+      Waits.until(
+          "namespace " + namespace + " to be deleted",
+          Duration.ofSeconds(90),
+          () -> client.namespaces().withName(namespace).get() == null,
+          SetupException::new);
+    }
+    Map<String, String> labels = new LinkedHashMap<>();
+    labels.put("migrate.io/gate", "enabled");
+    labels.put("pod-security.kubernetes.io/enforce", "restricted");
+    if (!options.instance().isEmpty()) {
+      labels.put(INSTANCE_LABEL, options.instance());
+    }
+    client
+        .namespaces()
+        .resource(
+            new NamespaceBuilder()
+                .withNewMetadata()
+                .withName(namespace)
+                .withLabels(labels)
+                .endMetadata()
+                .build())
+        .create();
+    Waits.until(
+        "ServiceAccount " + namespace + "/default",
+        WAIT,
+        () -> client.serviceAccounts().inNamespace(namespace).withName("default").get() != null,
+        SetupException::new);
+    view.ok(
+        "namespace "
+            + namespace
+            + " (labels migrate.io/gate=enabled, pod-security.kubernetes.io/enforce=restricted)");
+  }
+
+  void run() {
+    releaseV2();
+    releaseV3Fails();
+    releaseV4HelmStyle();
+  }
+
+  private void releaseV2() {
+    view.heading("1. release v2: Deployment shop waits for its migration Job shop-migrate-v2");
+    view.step(
+        "create Deployment shop (2 replicas, version v2) annotated migrate.io/job: shop-migrate-v2"
+            + " on its metadata; the Job does not exist yet");
+    client.apps().deployments().inNamespace(namespace).resource(deployment("v2")).create();
+    List<Pod> held = awaitHeldPods("v2", 2);
+    held.forEach(pod -> v2Pods.add(pod.getMetadata().getName()));
+    pace();
+    view.step("create Job shop-migrate-v2 (runs 4 s)");
+    createJob("v2", false, "4s", Map.of());
+    awaitJob("shop-migrate-v2", JobVerdict.Phase.SUCCEEDED);
+    for (String name : v2Pods) {
+      Waits.until(
+          "pod " + name + " to be released (Ready) after shop-migrate-v2 succeeded",
+          WAIT,
+          () -> observer.firstReady(name).isPresent(),
+          ExpectationFailed::new);
+      long released = observer.firstReady(name).orElseThrow();
+      long succeeded = observer.jobSucceeded("shop-migrate-v2").orElseThrow();
+      if (released < succeeded) {
+        throw new ExpectationFailed(
+            "pod " + name + " became Ready before Job shop-migrate-v2 succeeded: not gated");
+      }
+    }
+    summary();
+    view.ok(
+        "v2: both pods were held by migrate-wait while shop-migrate-v2 was missing and running,"
+            + " and released once it succeeded");
+  }
+
+  private void releaseV3Fails() {
+    view.heading("2. release v3: its migration Job shop-migrate-v3 fails");
+    view.step(
+        "update Deployment shop to version v3, annotation migrate.io/job: shop-migrate-v3"
+            + " (rolling update: maxSurge 1, maxUnavailable 0)");
+    updateDeployment("v3");
+    List<Pod> held = awaitHeldPods("v3", 1);
+    String v3Pod = held.get(0).getMetadata().getName();
+    pace();
+    view.step("create Job shop-migrate-v3 (backoffLimit 0; its pod fails after 2 s)");
+    createJob("v3", true, "2s", Map.of());
+    awaitJob("shop-migrate-v3", JobVerdict.Phase.FAILED);
+    String expected = "job " + namespace + "/shop-migrate-v3 failed";
+    Waits.until(
+        "pod " + v3Pod + " to show migrate-wait terminated with '" + expected + ": ...'",
+        WAIT,
+        () -> {
+          Pod pod = client.pods().inNamespace(namespace).withName(v3Pod).get();
+          return pod != null
+              && terminated(pod)
+                  .filter(t -> t.getExitCode() != null && t.getExitCode() == 2)
+                  .map(t -> Optional.ofNullable(t.getMessage()).orElse("").startsWith(expected))
+                  .orElse(false);
+        },
+        ExpectationFailed::new);
+    for (String name : v2Pods) {
+      Pod pod = client.pods().inNamespace(namespace).withName(name).get();
+      if (pod == null
+          || pod.getMetadata().getDeletionTimestamp() != null
+          || !Observer.isReady(pod)) {
+        throw new ExpectationFailed(
+            "v2 pod " + name + " stopped serving while the v3 migration failed");
+      }
+    }
+    long v3Pods = pods(p -> "v3".equals(version(p))).size();
+    if (v3Pods != 1) {
+      throw new ExpectationFailed(
+          "expected exactly 1 v3 pod (maxSurge 1, the first never gets ready), found " + v3Pods);
+    }
+    summary();
+    Pod failed = client.pods().inNamespace(namespace).withName(v3Pod).get();
+    view.ok(
+        "v3: pod "
+            + v3Pod
+            + " stops at Init:Error: \""
+            + terminated(failed).map(ContainerStateTerminated::getMessage).orElse("")
+            + "\"; the v2 pods keep serving, the rollout waits");
+    view.info(
+        "    (kubectl -n "
+            + namespace
+            + " describe pod "
+            + v3Pod
+            + " shows the same message under migrate-wait: Last State / State: Terminated)");
+  }
+
+  private void releaseV4HelmStyle() {
+    view.heading(
+        "3. release v4, Helm-style: the hook Job succeeds and is deleted before the rollout");
+    view.step(
+        "pre-upgrade hook: create Job shop-migrate-v4 (helm.sh/hook-delete-policy: hook-succeeded)");
+    createJob(
+        "v4",
+        false,
+        "1s",
+        Map.of(
+            "helm.sh/hook", "pre-upgrade",
+            "helm.sh/hook-delete-policy", "hook-succeeded"));
+    awaitJob("shop-migrate-v4", JobVerdict.Phase.SUCCEEDED);
+    view.step("hook succeeded: delete Job shop-migrate-v4, as Helm does");
+    client
+        .batch()
+        .v1()
+        .jobs()
+        .inNamespace(namespace)
+        .withName("shop-migrate-v4")
+        .withPropagationPolicy(io.fabric8.kubernetes.api.model.DeletionPropagation.BACKGROUND)
+        .delete();
+    Waits.until(
+        "Job shop-migrate-v4 to be gone",
+        WAIT,
+        () ->
+            client.batch().v1().jobs().inNamespace(namespace).withName("shop-migrate-v4").get()
+                == null,
+        ExpectationFailed::new);
+    view.step(
+        "upgrade: update Deployment shop to version v4, annotation migrate.io/job:"
+            + " shop-migrate-v4 (a Job that no longer exists)");
+    updateDeployment("v4");
+    Waits.until(
+        "the rollout of v4 to complete (2 updated, ready pods; no v2 or v3 pods left)",
+        WAIT,
+        () -> {
+          Deployment deployment =
+              client.apps().deployments().inNamespace(namespace).withName(APP).get();
+          DeploymentStatus status = deployment.getStatus();
+          return status != null
+              && Optional.ofNullable(status.getObservedGeneration()).orElse(0L)
+                  >= deployment.getMetadata().getGeneration()
+              && Integer.valueOf(2).equals(status.getUpdatedReplicas())
+              && Integer.valueOf(2).equals(status.getReadyReplicas())
+              && Integer.valueOf(2).equals(status.getReplicas())
+              && pods(p -> !"v4".equals(version(p))).isEmpty();
+        },
+        ExpectationFailed::new);
+    for (Pod pod : pods(p -> "v4".equals(version(p)))) {
+      String status = Observer.annotation(pod, STATUS).orElse("(none)");
+      if (!"skipped: job-succeeded".equals(status) || Observer.hasWaiter(pod)) {
+        throw new ExpectationFailed(
+            "v4 pod "
+                + pod.getMetadata().getName()
+                + " should start with nothing injected (migrate.io/status: skipped:"
+                + " job-succeeded), got migrate.io/status: "
+                + status
+                + (Observer.hasWaiter(pod) ? " and a migrate-wait init container" : ""));
+      }
+    }
+    summary();
+    view.ok(
+        "v4: the gate remembered that shop-migrate-v4 succeeded (its success ledger), so the v4"
+            + " pods started with nothing injected although the Job is gone; the rollout"
+            + " completed");
+  }
+
+  /** Waits for {@code count} injected pods of a version that are scheduled and held. */
+  private List<Pod> awaitHeldPods(String version, int count) {
+    Predicate<Pod> held =
+        pod ->
+            version.equals(version(pod))
+                && pod.getSpec().getNodeName() != null
+                && Observer.hasWaiter(pod)
+                && "injected".equals(Observer.annotation(pod, STATUS).orElse(""));
+    Waits.until(
+        count + " " + version + " pod(s) injected with migrate-wait and held",
+        WAIT,
+        () -> pods(held).size() >= count,
+        ExpectationFailed::new);
+    List<Pod> pods = pods(held);
+    for (Pod pod : pods) {
+      if (Observer.isReady(pod)) {
+        throw new ExpectationFailed(
+            "pod " + pod.getMetadata().getName() + " is Ready although its Job has not succeeded");
+      }
+    }
+    return pods;
+  }
+
+  private void awaitJob(String name, JobVerdict.Phase phase) {
+    Waits.until(
+        "Job " + name + " to be " + phase.name().toLowerCase(java.util.Locale.ROOT),
+        WAIT,
+        () -> {
+          Job job = client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
+          if (job == null) {
+            return false;
+          }
+          JobVerdict verdict = JobVerdict.of(job, null);
+          if (verdict.phase().isTerminal() && verdict.phase() != phase) {
+            throw new ExpectationFailed("Job " + name + " ended " + verdict.line());
+          }
+          return verdict.phase() == phase;
+        },
+        ExpectationFailed::new);
+  }
+
+  private void summary() {
+    List<List<String>> rows = new ArrayList<>();
+    rows.add(List.of("POD", "VERSION", "migrate.io/status", "STATE"));
+    for (Pod pod : pods(p -> true)) {
+      rows.add(
+          List.of(
+              pod.getMetadata().getName(),
+              Optional.ofNullable(version(pod)).orElse("?"),
+              Observer.annotation(pod, STATUS).orElse("(none)"),
+              Observer.describe(pod)));
+    }
+    rows.add(List.of("", "", "", ""));
+    rows.add(List.of("JOB", "", "", "STATE"));
+    for (Job job : client.batch().v1().jobs().inNamespace(namespace).list().getItems()) {
+      rows.add(List.of(job.getMetadata().getName(), "", "", JobVerdict.of(job, null).line()));
+    }
+    view.table(rows);
+  }
+
+  private List<Pod> pods(Predicate<Pod> filter) {
+    return client.pods().inNamespace(namespace).withLabel("app", APP).list().getItems().stream()
+        .filter(pod -> pod.getMetadata().getDeletionTimestamp() == null)
+        .filter(filter)
+        .sorted(
+            java.util.Comparator.comparing((Pod p) -> Optional.ofNullable(version(p)).orElse(""))
+                .thenComparing(p -> p.getMetadata().getName()))
+        .toList();
+  }
+
+  private static String version(Pod pod) {
+    return Optional.ofNullable(pod.getMetadata().getLabels())
+        .map(l -> l.get(VERSION_LABEL))
+        .orElse(null);
+  }
+
+  /** migrate-wait's terminated state, now or as its last state (a kubelet restarts it). */
+  private static Optional<ContainerStateTerminated> terminated(Pod pod) {
+    return Observer.waiterStatus(pod)
+        .flatMap(
+            status -> {
+              if (status.getState() != null && status.getState().getTerminated() != null) {
+                return Optional.of(status.getState().getTerminated());
+              }
+              if (status.getLastState() != null && status.getLastState().getTerminated() != null) {
+                return Optional.of(status.getLastState().getTerminated());
+              }
+              return Optional.empty();
+            });
+  }
+
+  private Deployment deployment(String version) {
+    return new DeploymentBuilder()
+        .withNewMetadata()
+        .withName(APP)
+        .addToAnnotations(JOB_ANNOTATION, "shop-migrate-" + version)
+        .endMetadata()
+        .withNewSpec()
+        .withReplicas(2)
+        .withNewSelector()
+        .addToMatchLabels("app", APP)
+        .endSelector()
+        .withNewStrategy()
+        .withType("RollingUpdate")
+        .withNewRollingUpdate()
+        .withNewMaxSurge(1)
+        .withNewMaxUnavailable(0)
+        .endRollingUpdate()
+        .endStrategy()
+        .withNewTemplate()
+        .withNewMetadata()
+        .addToLabels("app", APP)
+        .addToLabels(VERSION_LABEL, version)
+        .endMetadata()
+        .withSpec(podSpec(options.appImage(), version))
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  private void updateDeployment(String version) {
+    client
+        .apps()
+        .deployments()
+        .inNamespace(namespace)
+        .withName(APP)
+        .edit(
+            current -> {
+              Deployment next = deployment(version);
+              current.getMetadata().getAnnotations().putAll(next.getMetadata().getAnnotations());
+              current.getSpec().setTemplate(next.getSpec().getTemplate());
+              return current;
+            });
+  }
+
+  private void createJob(
+      String version, boolean fails, String runDuration, Map<String, String> annotations) {
+    Map<String, String> podAnnotations = new HashMap<>();
+    podAnnotations.put(RUN_DURATION, runDuration);
+    if (fails) {
+      podAnnotations.put(FAIL, "true");
+    }
+    long seconds = Long.parseLong(runDuration.replace("s", ""));
+    String script =
+        fails
+            ? "echo migrating shop to "
+                + version
+                + "; sleep "
+                + seconds
+                + "; echo 'ERROR: column orders.total already exists' >&2; exit 1"
+            : "echo migrating shop to " + version + "; sleep " + seconds + "; echo done";
+    Container container =
+        new ContainerBuilder()
+            .withName("migrate")
+            .withImage(options.jobImage())
+            .withCommand("sh", "-c", script)
+            .withNewSecurityContext()
+            .withAllowPrivilegeEscalation(false)
+            .withNewCapabilities()
+            .withDrop("ALL")
+            .endCapabilities()
+            .endSecurityContext()
+            .build();
+    PodSpec spec = podSpec(options.appImage(), version);
+    spec.setContainers(List.of(container));
+    spec.setRestartPolicy("Never");
+    Job job =
+        new JobBuilder()
+            .withNewMetadata()
+            .withName("shop-migrate-" + version)
+            .withAnnotations(annotations)
+            .endMetadata()
+            .withNewSpec()
+            .withBackoffLimit(0)
+            .withNewTemplate()
+            .withNewMetadata()
+            .addToLabels("job-for", APP)
+            .withAnnotations(podAnnotations)
+            .endMetadata()
+            .withSpec(spec)
+            .endTemplate()
+            .endSpec()
+            .build();
+    client.batch().v1().jobs().inNamespace(namespace).resource(job).create();
+  }
+
+  /** What PodSecurity "restricted" admits; the app itself never runs here (no kubelet). */
+  static PodSpec podSpec(String image, String version) {
+    return new PodSpecBuilder()
+        .withAutomountServiceAccountToken(false)
+        .withEnableServiceLinks(false)
+        .withTerminationGracePeriodSeconds(5L)
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true)
+        .withRunAsUser(65532L)
+        .withRunAsGroup(65532L)
+        .withNewSeccompProfile()
+        .withType("RuntimeDefault")
+        .endSeccompProfile()
+        .endSecurityContext()
+        .withContainers(
+            new ContainerBuilder()
+                .withName("shop")
+                .withImage(image)
+                .addNewEnv()
+                .withName("SHOP_VERSION")
+                .withValue(version)
+                .endEnv()
+                .withNewSecurityContext()
+                .withAllowPrivilegeEscalation(false)
+                .withNewCapabilities()
+                .withDrop("ALL")
+                .endCapabilities()
+                .endSecurityContext()
+                .build())
+        .build();
+  }
+
+  private static void pace() {
+    try {
+      TimeUnit.MILLISECONDS.sleep(JOB_DELAY.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ExpectationFailed("interrupted");
+    }
+  }
+}

@@ -1,0 +1,102 @@
+package io.migrategate.demo;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.migrategate.cluster.LocalCluster;
+import io.migrategate.cluster.LocalClusterTest;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The demo command, end to end: {@code demo/run} as a user runs it, against the shared local
+ * control plane, as a test instance of its own (suffixed gate names, its own port, a webhook that
+ * only selects its own namespace), so it cannot disturb other tests sharing the control plane.
+ */
+@LocalClusterTest
+class DemoTest {
+  private static final Duration DEADLINE = Duration.ofMinutes(5);
+
+  @Test
+  void demoRunPlaysTheThreeReleasesAndExitsZero(LocalCluster cluster) throws Exception {
+    Project project = Project.locate();
+    assumeTrue(
+        project.missingBuildOutputs().isEmpty()
+            && Files.isRegularFile(project.root().resolve("demo/target/migrate-gate-demo.jar")),
+        "the demo runs the packaged jars: run mvn verify (or package) rather than mvn test");
+    String id = Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36 * 36), 36);
+    String namespace = "shop-" + id;
+
+    Path output = Files.createTempFile("demo-", ".out");
+    Process demo =
+        new ProcessBuilder(
+                project.root().resolve("demo/run").toString(),
+                "--instance",
+                id,
+                "--namespace",
+                namespace,
+                "--gate-port",
+                Integer.toString(freePort()))
+            .directory(project.root().toFile())
+            .redirectErrorStream(true)
+            .redirectOutput(output.toFile())
+            .start();
+    demo.getOutputStream().close();
+    boolean finished = demo.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+    String printed = Files.readString(output, StandardCharsets.UTF_8);
+    System.out.println(printed);
+    if (!finished) {
+      demo.destroyForcibly();
+    }
+    assertTrue(finished, "demo/run did not finish within " + DEADLINE + ":\n" + printed);
+    assertEquals(0, demo.exitValue(), "demo/run exit code; its output:\n" + printed);
+
+    for (String line :
+        List.of(
+            "no kubelet here: the demo runs each injected pod's migrate-wait as a local process",
+            "the gate answered migrate.io/status: injected (init container migrate-wait added)",
+            namespace + "/shop-migrate-v2 not found, waiting for it to be created",
+            "Running, Ready: released by migrate-wait",
+            "job " + namespace + "/shop-migrate-v3 failed: BackoffLimitExceeded",
+            "Init:Error, migrate-wait exit code 2",
+            "the v2 pods keep serving",
+            "the gate answered migrate.io/status: skipped: job-succeeded (nothing injected)",
+            "every expected outcome was observed")) {
+      assertTrue(printed.contains(line), "demo output lacks '" + line + "':\n" + printed);
+    }
+    assertTrue(
+        printed.lines().allMatch(l -> l.indexOf('\u001b') < 0),
+        "no colours when the output is not a terminal");
+
+    // It cleans up after itself: nothing of this instance stays selected by the API server.
+    KubernetesClient admin = cluster.client();
+    LocalCluster.await(
+        "webhook configuration migrate-gate-" + id + " removed",
+        Duration.ofSeconds(60),
+        () ->
+            admin
+                    .admissionRegistration()
+                    .v1()
+                    .mutatingWebhookConfigurations()
+                    .withName("migrate-gate-" + id)
+                    .get()
+                == null);
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+}

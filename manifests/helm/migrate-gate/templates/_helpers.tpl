@@ -1,0 +1,58 @@
+{{/* Object names: the release name when it already says migrate-gate, else <release>-migrate-gate. */}}
+{{- define "migrate-gate.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Labels of every object. */}}
+{{- define "migrate-gate.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/part-of: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* The gate's pods. app.kubernetes.io/name also keeps them away from their own webhook. */}}
+{{- define "migrate-gate.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/component: webhook
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{/* repository@digest, else repository:tag (tag defaults to the appVersion). */}}
+{{- define "migrate-gate.image" -}}
+{{- $image := index . 0 -}}
+{{- $root := index . 1 -}}
+{{- if $image.digest -}}
+{{- printf "%s@%s" $image.repository $image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $image.repository (default $root.Chart.AppVersion $image.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "migrate-gate.selfManagedTls" -}}
+{{- if eq .Values.tls.mode "self-managed" }}true{{ end -}}
+{{- end -}}
+
+{{/* Secret holding tls.crt and tls.key when the gate reads its certificate from files. */}}
+{{- define "migrate-gate.tlsSecretName" -}}
+{{- if eq .Values.tls.mode "cert-manager" -}}
+{{- printf "%s-tls" (include "migrate-gate.fullname" .) -}}
+{{- else -}}
+{{- required "tls.secret.name is required with tls.mode=secret: a kubernetes.io/tls Secret in the release namespace" .Values.tls.secret.name -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Namespaces no entry ever selects. */}}
+{{- define "migrate-gate.excludedNamespaces" -}}
+{{- $names := list "kube-system" "kube-public" "kube-node-lease" .Release.Namespace -}}
+{{- range .Values.excludedNamespaces }}{{ $names = append $names . }}{{ end -}}
+{{- toJson (uniq $names) -}}
+{{- end -}}

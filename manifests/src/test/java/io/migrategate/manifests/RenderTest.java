@@ -1,0 +1,664 @@
+package io.migrategate.manifests;
+
+import static io.migrategate.manifests.Rendered.elements;
+import static io.migrategate.manifests.Rendered.texts;
+import static org.junit.jupiter.api.Assertions.assertAll;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The manifests as rendered by {@code kubectl kustomize}, {@code helm lint} and {@code helm
+ * template} (no cluster needed): the kustomize base and the chart produce the same objects, and
+ * every rendering keeps the rules the install guide promises.
+ */
+class RenderTest {
+  /** Every object of an installation in self-managed TLS mode, by kind/namespace/name. */
+  static final Set<String> BASE_OBJECTS =
+      Set.of(
+          "Namespace/migrate-gate",
+          "ServiceAccount/migrate-gate/migrate-gate",
+          "ClusterRole/migrate-gate",
+          "ClusterRoleBinding/migrate-gate",
+          "Role/migrate-gate/migrate-gate",
+          "RoleBinding/migrate-gate/migrate-gate",
+          "ClusterRole/migrate-gate-tls",
+          "ClusterRoleBinding/migrate-gate-tls",
+          "Role/migrate-gate/migrate-gate-tls",
+          "RoleBinding/migrate-gate/migrate-gate-tls",
+          "Secret/migrate-gate/migrate-gate-ca",
+          "Deployment/migrate-gate/migrate-gate",
+          "Service/migrate-gate/migrate-gate",
+          "PodDisruptionBudget/migrate-gate/migrate-gate",
+          "NetworkPolicy/migrate-gate/migrate-gate",
+          "MutatingWebhookConfiguration/migrate-gate");
+
+  static final List<String> EXCLUDED_NAMESPACES =
+      List.of("kube-system", "kube-public", "kube-node-lease");
+
+  /** Labels only Helm adds (release bookkeeping); everything else must match the base. */
+  private static final Set<String> HELM_ONLY_LABELS =
+      Set.of(
+          "app.kubernetes.io/instance",
+          "app.kubernetes.io/version",
+          "app.kubernetes.io/managed-by",
+          "helm.sh/chart");
+
+  private static final String LOCAL_URL = "https://127.0.0.1:8443/mutate";
+
+  private static Tools tools;
+
+  @BeforeAll
+  static void tools() {
+    tools = Tools.get();
+  }
+
+  private static Rendered helmDefault(String... options) {
+    List<String> all = new ArrayList<>(List.of("--set", "namespace.create=true"));
+    all.addAll(List.of(options));
+    return Rendered.helm(tools, "migrate-gate", "migrate-gate", all.toArray(String[]::new));
+  }
+
+  @Test
+  void kustomizeBaseRendersTheWholeInstallation() {
+    Rendered base = Rendered.kustomize(tools, "base");
+    assertEquals(new TreeSet<>(BASE_OBJECTS), base.keys());
+    assertGateRules(base, "migrate-gate");
+  }
+
+  @Test
+  void helmLintPassesInEveryTlsMode() {
+    String chart = tools.chart().toString();
+    tools.helm("lint", "--strict", chart).requireSuccess();
+    tools.helm("lint", "--strict", chart, "--set", "tls.mode=cert-manager").requireSuccess();
+    tools
+        .helm(
+            "lint",
+            "--strict",
+            chart,
+            "--set",
+            "tls.mode=secret,tls.secret.name=gate-tls,tls.secret.caBundle=Y2E=")
+        .requireSuccess();
+    tools.helm("lint", "--strict", chart, "--set", "externalUrl=" + LOCAL_URL).requireSuccess();
+  }
+
+  @Test
+  void helmChartRendersTheSameObjectsAsTheKustomizeBase() {
+    assertSameObjects(Rendered.kustomize(tools, "base"), helmDefault());
+  }
+
+  @Test
+  void certManagerOverlayAndHelmModeRenderTheSameObjects() {
+    Rendered overlay = Rendered.kustomize(tools, "overlays/cert-manager");
+    assertSameObjects(overlay, helmDefault("--set", "tls.mode=cert-manager"));
+
+    Set<String> expected = new TreeSet<>(BASE_OBJECTS);
+    expected.removeAll(
+        Set.of(
+            "ClusterRole/migrate-gate-tls",
+            "ClusterRoleBinding/migrate-gate-tls",
+            "Role/migrate-gate/migrate-gate-tls",
+            "RoleBinding/migrate-gate/migrate-gate-tls",
+            "Secret/migrate-gate/migrate-gate-ca"));
+    expected.addAll(
+        Set.of(
+            "Issuer/migrate-gate/migrate-gate-selfsigned",
+            "Certificate/migrate-gate/migrate-gate-root-ca",
+            "Issuer/migrate-gate/migrate-gate-ca",
+            "Certificate/migrate-gate/migrate-gate-serving"));
+    assertEquals(expected, overlay.keys(), "no self-managed TLS objects or RBAC with cert-manager");
+    assertGateRules(overlay, "migrate-gate");
+
+    ObjectNode webhooks = overlay.one("MutatingWebhookConfiguration");
+    assertEquals(
+        "migrate-gate/migrate-gate-serving",
+        webhooks
+            .path("metadata")
+            .path("annotations")
+            .path("cert-manager.io/inject-ca-from")
+            .asText(),
+        "cainjector writes the caBundle from the serving certificate's CA");
+    ObjectNode serving = overlay.find("Certificate", "migrate-gate-serving").orElseThrow();
+    assertEquals(
+        List.of("migrate-gate.migrate-gate.svc", "migrate-gate.migrate-gate.svc.cluster.local"),
+        texts(serving.path("spec").path("dnsNames")),
+        "the names the API server calls the Service by");
+    Map<String, String> env = env(overlay);
+    assertEquals("files", env.get("MIGRATE_GATE_TLS_MODE"));
+    assertEquals("/etc/migrate-gate/tls/tls.crt", env.get("MIGRATE_GATE_TLS_CERT_FILE"));
+    assertEquals("/etc/migrate-gate/tls/tls.key", env.get("MIGRATE_GATE_TLS_KEY_FILE"));
+    assertEquals(
+        serving.path("spec").path("secretName").asText(),
+        volume(overlay, "tls").path("secret").path("secretName").asText(),
+        "the gate reads the Secret cert-manager writes");
+  }
+
+  @Test
+  void localOverlayAndHelmExternalUrlRenderTheSameObjects() {
+    Rendered overlay = Rendered.kustomize(tools, "overlays/local");
+    assertSameObjects(overlay, helmDefault("--set", "externalUrl=" + LOCAL_URL));
+    Set<String> expected = new TreeSet<>(BASE_OBJECTS);
+    expected.removeAll(
+        Set.of(
+            "Deployment/migrate-gate/migrate-gate",
+            "Service/migrate-gate/migrate-gate",
+            "PodDisruptionBudget/migrate-gate/migrate-gate",
+            "NetworkPolicy/migrate-gate/migrate-gate"));
+    assertEquals(expected, overlay.keys(), "the gate runs on the host: no workload objects");
+    for (JsonNode webhook : webhooks(overlay)) {
+      assertEquals(
+          LOCAL_URL,
+          webhook.path("clientConfig").path("url").asText(),
+          webhook.path("name").asText());
+      assertTrue(webhook.path("clientConfig").path("service").isMissingNode());
+    }
+  }
+
+  @Test
+  void noRenderingContainsACaBundleOrAPrivateKey() throws IOException {
+    List<Rendered> renderings =
+        List.of(
+            Rendered.kustomize(tools, "base"),
+            Rendered.kustomize(tools, "overlays/cert-manager"),
+            Rendered.kustomize(tools, "overlays/local"),
+            helmDefault(),
+            helmDefault("--set", "tls.mode=cert-manager"),
+            helmDefault("--set", "externalUrl=" + LOCAL_URL));
+    for (Rendered rendered : renderings) {
+      String yaml = rendered.toYaml();
+      assertFalse(yaml.contains("caBundle"), rendered + " contains a caBundle");
+      assertFalse(yaml.contains("PRIVATE KEY"), rendered + " contains a private key");
+      for (ObjectNode secret : rendered.all("Secret")) {
+        assertTrue(
+            secret.path("data").isMissingNode() && secret.path("stringData").isMissingNode(),
+            rendered + ": Secret " + Rendered.name(secret) + " must be empty");
+      }
+    }
+    // The source files too, not only what kustomize and helm make of them.
+    try (var files = Files.walk(tools.manifests())) {
+      for (Path file :
+          files
+              .filter(f -> !f.startsWith(tools.manifests().resolve("target")))
+              .filter(f -> f.toString().matches(".*\\.(yaml|yml|tpl|json|txt)$"))
+              .toList()) {
+        String text = Files.readString(file);
+        assertFalse(text.contains("PRIVATE KEY"), file + " contains a private key");
+        assertFalse(
+            text.contains("BEGIN CERTIFICATE"), file + " contains a certificate (a caBundle?)");
+      }
+    }
+  }
+
+  @Test
+  void helmValuesReachTheObjects() {
+    String digest = "sha256:" + "ab".repeat(32);
+    Rendered rendered =
+        Rendered.helm(
+            tools,
+            "prod",
+            "platform-gate",
+            "--set",
+            "replicas=3",
+            "--set",
+            "image.repository=registry.example/gate,image.digest=" + digest,
+            "--set",
+            "waiterImage.repository=registry.example/waiter,waiterImage.tag=1.2.3",
+            "--set",
+            "webhook.failurePolicy=Ignore,webhook.timeoutSeconds=3",
+            "--set",
+            "drainDelaySeconds=20,shutdownTimeoutSeconds=30",
+            "--set",
+            "excludedNamespaces={legacy,batch-jobs}",
+            "--set",
+            "ownerLookup.failurePolicy=fail-open,logFormat=text",
+            "--set",
+            "priorityClassName=system-cluster-critical",
+            "--set",
+            "resources.limits.memory=1Gi");
+    assertGateRules(rendered, "platform-gate");
+    ObjectNode deployment = rendered.one("Deployment");
+    assertEquals("prod-migrate-gate", Rendered.name(deployment), "<release>-migrate-gate");
+    assertEquals(3, deployment.path("spec").path("replicas").asInt());
+    JsonNode pod = deployment.path("spec").path("template").path("spec");
+    assertEquals("registry.example/gate@" + digest, container(rendered).path("image").asText());
+    assertEquals("system-cluster-critical", pod.path("priorityClassName").asText());
+    assertEquals(
+        "1Gi", container(rendered).path("resources").path("limits").path("memory").asText());
+    assertEquals(55, pod.path("terminationGracePeriodSeconds").asInt(), "20 s + 30 s + 5 s");
+    Map<String, String> env = env(rendered);
+    assertEquals("registry.example/waiter:1.2.3", env.get("MIGRATE_GATE_WAITER_IMAGE"));
+    assertEquals("20s", env.get("MIGRATE_GATE_DRAIN_DELAY"));
+    assertEquals("30s", env.get("MIGRATE_GATE_SHUTDOWN_TIMEOUT"));
+    assertEquals("legacy,batch-jobs", env.get("MIGRATE_GATE_EXCLUDED_NAMESPACES"));
+    assertEquals("fail-open", env.get("MIGRATE_GATE_OWNER_LOOKUP_FAILURE_POLICY"));
+    assertEquals("text", env.get("MIGRATE_GATE_LOG_FORMAT"));
+    List<JsonNode> webhooks = webhooks(rendered);
+    assertEquals("Ignore", webhooks.get(0).path("failurePolicy").asText());
+    for (JsonNode webhook : webhooks) {
+      assertEquals(3, webhook.path("timeoutSeconds").asInt());
+      assertTrue(
+          excludedNames(webhook).containsAll(List.of("legacy", "batch-jobs", "platform-gate")),
+          webhook.path("name").asText());
+    }
+  }
+
+  @Test
+  void helmCanLimitTheAnnotationToPodTemplatesAndNarrowTheNamespaces() {
+    Rendered rendered =
+        helmDefault(
+            "--set",
+            "webhook.workloadAnnotations=false",
+            "--set-json",
+            "webhook.namespaceSelectorExpressions=[{\"key\":\"team\",\"operator\":\"In\","
+                + "\"values\":[\"payments\"]}]");
+    List<JsonNode> webhooks = webhooks(rendered);
+    assertEquals(
+        List.of("annotated-pods.migrate-gate.io"),
+        webhooks.stream().map(w -> w.path("name").asText()).toList());
+    assertTrue(
+        elements(webhooks.get(0).path("namespaceSelector").path("matchExpressions")).stream()
+            .anyMatch(e -> e.path("key").asText().equals("team")),
+        "the extra expression is ANDed onto the namespace selector");
+  }
+
+  @Test
+  void helmSecretModeUsesTheGivenSecretAndCaBundle() {
+    Rendered rendered =
+        helmDefault("--set", "tls.mode=secret,tls.secret.name=corp-tls,tls.secret.caBundle=Y2E=");
+    assertGateRules(rendered, "migrate-gate");
+    assertEquals("corp-tls", volume(rendered, "tls").path("secret").path("secretName").asText());
+    for (JsonNode webhook : webhooks(rendered)) {
+      assertEquals("Y2E=", webhook.path("clientConfig").path("caBundle").asText());
+    }
+    assertFalse(rendered.keys().contains("Secret/migrate-gate/migrate-gate-ca"));
+    assertFalse(rendered.keys().contains("ClusterRole/migrate-gate-tls"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(
+      strings = {
+        "tls.mode=bogus",
+        "tls.mode=secret",
+        "webhook.failurePolicy=Sometimes",
+        "replicas=0",
+        "image.digest=latest",
+        "logFormat=xml",
+        "replica=3"
+      })
+  void helmRejectsBadValuesWithAMessageNamingThem(String value) {
+    Tools.Result result =
+        tools.helm(
+            "template",
+            "migrate-gate",
+            tools.chart().toString(),
+            "--kube-version",
+            tools.kubeVersion,
+            "--set",
+            value);
+    assertNotEquals(0, result.exitCode(), value + " must be refused");
+    String key = value.substring(0, value.indexOf('='));
+    String leaf = key.substring(key.lastIndexOf('.') + 1);
+    assertTrue(
+        result.stderr().contains(leaf), "the message names " + key + ":\n" + result.stderr());
+  }
+
+  @Test
+  void kustomizeImagesSetBothTheGateAndTheWaiterImage() throws IOException {
+    String digest = "sha256:" + "cd".repeat(32);
+    Path overlay = tools.manifests().resolve("target/kustomize-test/images");
+    Files.createDirectories(overlay);
+    Files.writeString(
+        overlay.resolve("kustomization.yaml"),
+        String.join(
+            "\n",
+            "resources: [../../../base]",
+            "images:",
+            "  - name: ghcr.io/migrate-gate/webhook",
+            "    newName: registry.example/gate",
+            "    digest: " + digest,
+            "  - name: ghcr.io/migrate-gate/waiter",
+            "    newName: registry.example/waiter",
+            "    newTag: 1.2.3",
+            ""));
+    Rendered rendered = Rendered.kustomize(tools, "target/kustomize-test/images");
+    assertEquals("registry.example/gate@" + digest, container(rendered).path("image").asText());
+    assertEquals("registry.example/waiter:1.2.3", env(rendered).get("MIGRATE_GATE_WAITER_IMAGE"));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * The rules every rendering keeps: the webhook entries' scope and blast radius, the Deployment's
+   * availability and PodSecurity "restricted" settings, and that the names the gate is told are the
+   * names its RBAC allows.
+   */
+  static void assertGateRules(Rendered rendered, String gateNamespace) {
+    assertAll(
+        rendered.source,
+        () -> assertWebhookRules(rendered, gateNamespace),
+        () -> {
+          if (!rendered.all("Deployment").isEmpty()) {
+            assertDeploymentRules(rendered);
+          }
+        },
+        () -> assertNamesAgree(rendered));
+  }
+
+  private static void assertWebhookRules(Rendered rendered, String gateNamespace) {
+    List<JsonNode> webhooks = webhooks(rendered);
+    assertFalse(webhooks.isEmpty());
+    for (JsonNode webhook : webhooks) {
+      String name = webhook.path("name").asText();
+      assertTrue(name.contains("migrate-gate"), name + ": a rejection message names migrate-gate");
+      assertEquals(List.of("v1"), texts(webhook.path("admissionReviewVersions")), name);
+      assertEquals("None", webhook.path("sideEffects").asText(), name + ": dry-run safe");
+      int timeout = webhook.path("timeoutSeconds").asInt();
+      assertTrue(timeout >= 1 && timeout <= 10, name + ": timeoutSeconds small, was " + timeout);
+      assertEquals("IfNeeded", webhook.path("reinvocationPolicy").asText(), name);
+      assertEquals("Equivalent", webhook.path("matchPolicy").asText(), name);
+      List<JsonNode> rules = elements(webhook.path("rules"));
+      assertEquals(1, rules.size(), name);
+      JsonNode rule = rules.get(0);
+      assertEquals(List.of("CREATE"), texts(rule.path("operations")), name);
+      assertEquals(List.of(""), texts(rule.path("apiGroups")), name);
+      assertEquals(List.of("v1"), texts(rule.path("apiVersions")), name);
+      assertEquals(List.of("pods"), texts(rule.path("resources")), name + ": pods only");
+      List<String> excluded = excludedNames(webhook);
+      assertTrue(excluded.containsAll(EXCLUDED_NAMESPACES), name + " excludes " + excluded);
+      assertTrue(excluded.contains(gateNamespace), name + " excludes the gate's namespace");
+      JsonNode ownPods = elements(webhook.path("objectSelector").path("matchExpressions")).get(0);
+      assertEquals("app.kubernetes.io/name", ownPods.path("key").asText());
+      assertEquals("NotIn", ownPods.path("operator").asText());
+      assertEquals(List.of("migrate-gate"), texts(ownPods.path("values")), name);
+    }
+    JsonNode annotated = webhooks.get(0);
+    assertEquals("annotated-pods.migrate-gate.io", annotated.path("name").asText());
+    assertEquals("NotIn [disabled]", gateLabel(annotated));
+    assertTrue(
+        elements(annotated.path("matchConditions")).stream()
+            .anyMatch(
+                c ->
+                    c.path("expression")
+                        .asText()
+                        .contains("'migrate.io/job' in object.metadata.annotations")),
+        "only pods that carry migrate.io/job are sent to the fail-closed entry");
+    if (webhooks.size() > 1) {
+      assertEquals(3, webhooks.size());
+      assertEquals("workload-pods.migrate-gate.io", webhooks.get(1).path("name").asText());
+      assertEquals("Ignore", webhooks.get(1).path("failurePolicy").asText());
+      assertEquals("In [enabled]", gateLabel(webhooks.get(1)));
+      assertEquals("workload-pods-enforced.migrate-gate.io", webhooks.get(2).path("name").asText());
+      assertEquals("Fail", webhooks.get(2).path("failurePolicy").asText());
+      assertEquals("In [enforced]", gateLabel(webhooks.get(2)));
+    }
+  }
+
+  private static void assertDeploymentRules(Rendered rendered) {
+    ObjectNode deployment = rendered.one("Deployment");
+    JsonNode spec = deployment.path("spec");
+    assertTrue(spec.path("replicas").asInt() >= 2, "two or more replicas");
+    assertEquals(0, spec.path("strategy").path("rollingUpdate").path("maxUnavailable").asInt());
+    JsonNode pod = spec.path("template").path("spec");
+    JsonNode podSecurity = pod.path("securityContext");
+    assertTrue(podSecurity.path("runAsNonRoot").asBoolean());
+    assertTrue(podSecurity.path("runAsUser").isInt() && podSecurity.path("runAsUser").asInt() > 0);
+    assertEquals("RuntimeDefault", podSecurity.path("seccompProfile").path("type").asText());
+    assertTrue(
+        elements(pod.path("topologySpreadConstraints")).stream()
+            .anyMatch(c -> c.path("topologyKey").asText().equals("kubernetes.io/hostname")),
+        "replicas spread over nodes");
+
+    JsonNode container = container(rendered);
+    JsonNode security = container.path("securityContext");
+    assertFalse(security.path("allowPrivilegeEscalation").asBoolean(true));
+    assertTrue(security.path("readOnlyRootFilesystem").asBoolean());
+    assertEquals(List.of("ALL"), texts(security.path("capabilities").path("drop")));
+    for (String kind : List.of("requests", "limits")) {
+      for (String resource : List.of("cpu", "memory")) {
+        assertFalse(
+            container.path("resources").path(kind).path(resource).asText().isEmpty(),
+            kind + "." + resource);
+      }
+    }
+    assertTrue(
+        container.path("command").isMissingNode() && container.path("args").isMissingNode(),
+        "the image's entrypoint holds the JVM options");
+
+    Map<String, String> env = env(rendered);
+    assertFalse(env.containsKey("JAVA_TOOL_OPTIONS"));
+    assertFalse(env.getOrDefault("MIGRATE_GATE_WAITER_IMAGE", "").isEmpty(), "waiter image set");
+    Map<String, Integer> ports = new LinkedHashMap<>();
+    elements(container.path("ports"))
+        .forEach(p -> ports.put(p.path("name").asText(), p.path("containerPort").asInt()));
+    assertEquals(Integer.parseInt(env.get("MIGRATE_GATE_PORT")), ports.get("webhook"));
+    assertEquals(Integer.parseInt(env.get("MIGRATE_GATE_PROBE_PORT")), ports.get("probes"));
+    assertEquals("/readyz", container.path("readinessProbe").path("httpGet").path("path").asText());
+    assertEquals("probes", container.path("readinessProbe").path("httpGet").path("port").asText());
+    assertEquals("/livez", container.path("livenessProbe").path("httpGet").path("path").asText());
+    assertEquals("probes", container.path("livenessProbe").path("httpGet").path("port").asText());
+
+    Duration drain = duration(env.get("MIGRATE_GATE_DRAIN_DELAY"));
+    Duration shutdown = duration(env.get("MIGRATE_GATE_SHUTDOWN_TIMEOUT"));
+    long grace = pod.path("terminationGracePeriodSeconds").asLong();
+    assertTrue(
+        grace >= drain.plus(shutdown).toSeconds() + 5,
+        "terminationGracePeriodSeconds " + grace + " covers drain " + drain + " + " + shutdown);
+
+    JsonNode selector = spec.path("selector").path("matchLabels");
+    rendered
+        .all("PodDisruptionBudget")
+        .forEach(
+            pdb -> {
+              assertEquals(1, pdb.path("spec").path("maxUnavailable").asInt());
+              assertEquals(selector, pdb.path("spec").path("selector").path("matchLabels"));
+            });
+    rendered
+        .all("Service")
+        .forEach(
+            service -> {
+              assertEquals(selector, service.path("spec").path("selector"));
+              assertEquals(
+                  "webhook", service.path("spec").path("ports").get(0).path("targetPort").asText());
+            });
+    rendered
+        .all("NetworkPolicy")
+        .forEach(
+            policy ->
+                assertEquals(
+                    selector, policy.path("spec").path("podSelector").path("matchLabels")));
+  }
+
+  /** The names in the gate's settings, its RBAC and the objects themselves are the same. */
+  private static void assertNamesAgree(Rendered rendered) {
+    ObjectNode webhooks = rendered.one("MutatingWebhookConfiguration");
+    String serviceAccount = Rendered.name(rendered.one("ServiceAccount"));
+    for (String kind : List.of("ClusterRoleBinding", "RoleBinding")) {
+      for (ObjectNode binding : rendered.all(kind)) {
+        JsonNode subject = binding.path("subjects").get(0);
+        assertEquals(serviceAccount, subject.path("name").asText(), Rendered.key(binding));
+        assertEquals(
+            Rendered.namespace(rendered.one("ServiceAccount")), subject.path("namespace").asText());
+        String roleKind = binding.path("roleRef").path("kind").asText();
+        assertTrue(
+            rendered.find(roleKind, binding.path("roleRef").path("name").asText()).isPresent(),
+            Rendered.key(binding) + " refers to a role that is rendered");
+      }
+    }
+    if (rendered.all("Deployment").isEmpty()) {
+      return;
+    }
+    JsonNode pod = rendered.one("Deployment").path("spec").path("template").path("spec");
+    assertEquals(serviceAccount, pod.path("serviceAccountName").asText());
+    Map<String, String> env = env(rendered);
+    if ("self-managed".equals(env.get("MIGRATE_GATE_TLS_MODE"))) {
+      String webhookName = Rendered.name(webhooks);
+      assertEquals(webhookName, env.get("MIGRATE_GATE_WEBHOOK_CONFIGURATION"));
+      assertEquals(
+          List.of(webhookName),
+          texts(
+              rendered
+                  .find("ClusterRole", serviceAccount + "-tls")
+                  .orElseThrow()
+                  .path("rules")
+                  .get(0)
+                  .path("resourceNames")));
+      String caSecret = env.get("MIGRATE_GATE_TLS_CA_SECRET");
+      assertTrue(rendered.find("Secret", caSecret).isPresent(), "the CA Secret is pre-created");
+      assertEquals(
+          List.of(caSecret),
+          texts(
+              rendered
+                  .find("Role", serviceAccount + "-tls")
+                  .orElseThrow()
+                  .path("rules")
+                  .get(0)
+                  .path("resourceNames")));
+      String service = env.get("MIGRATE_GATE_TLS_SERVICE");
+      for (JsonNode webhook : webhooks(rendered)) {
+        assertEquals(service, webhook.path("clientConfig").path("service").path("name").asText());
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  /** The objects of both renderings agree one by one, except for Helm's release labels. */
+  static void assertSameObjects(Rendered kustomize, Rendered helm) {
+    assertEquals(
+        kustomize.keys(), helm.keys(), "same kinds and names: " + kustomize + " / " + helm);
+    List<org.junit.jupiter.api.function.Executable> checks = new ArrayList<>();
+    for (ObjectNode object : kustomize.objects) {
+      ObjectNode twin = helm.find(Rendered.kind(object), Rendered.name(object)).orElseThrow();
+      checks.add(
+          () ->
+              assertEquals(
+                  Rendered.YAML.writeValueAsString(withoutHelmLabels(object)),
+                  Rendered.YAML.writeValueAsString(withoutHelmLabels(twin)),
+                  Rendered.key(object) + " differs between " + kustomize + " and " + helm));
+    }
+    assertAll(checks);
+  }
+
+  private static JsonNode withoutHelmLabels(ObjectNode object) {
+    ObjectNode copy = object.deepCopy();
+    strip(copy);
+    return sorted(copy);
+  }
+
+  private static void strip(JsonNode node) {
+    if (node instanceof ObjectNode object) {
+      HELM_ONLY_LABELS.forEach(object::remove);
+      object.elements().forEachRemaining(RenderTest::strip);
+    } else if (node.isArray()) {
+      node.elements().forEachRemaining(RenderTest::strip);
+    }
+  }
+
+  /** Object keys in sorted order, so that the YAML texts compare field by field. */
+  private static JsonNode sorted(JsonNode node) {
+    if (node instanceof ObjectNode object) {
+      ObjectNode result = object.objectNode();
+      List<String> names = new ArrayList<>();
+      object.fieldNames().forEachRemaining(names::add);
+      names.stream().sorted().forEach(n -> result.set(n, sorted(object.get(n))));
+      return result;
+    }
+    if (node.isArray()) {
+      var result = Rendered.YAML.createArrayNode();
+      node.elements().forEachRemaining(e -> result.add(sorted(e)));
+      return result;
+    }
+    return node;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  static List<JsonNode> webhooks(Rendered rendered) {
+    return elements(rendered.one("MutatingWebhookConfiguration").path("webhooks"));
+  }
+
+  static List<String> excludedNames(JsonNode webhook) {
+    return elements(webhook.path("namespaceSelector").path("matchExpressions")).stream()
+        .filter(e -> e.path("key").asText().equals("kubernetes.io/metadata.name"))
+        .filter(e -> e.path("operator").asText().equals("NotIn"))
+        .flatMap(e -> texts(e.path("values")).stream())
+        .toList();
+  }
+
+  private static String gateLabel(JsonNode webhook) {
+    return elements(webhook.path("namespaceSelector").path("matchExpressions")).stream()
+        .filter(e -> e.path("key").asText().equals("migrate.io/gate"))
+        .map(e -> e.path("operator").asText() + " " + texts(e.path("values")))
+        .findFirst()
+        .orElse("none");
+  }
+
+  static JsonNode container(Rendered rendered) {
+    List<JsonNode> containers =
+        elements(
+            rendered
+                .one("Deployment")
+                .path("spec")
+                .path("template")
+                .path("spec")
+                .path("containers"));
+    assertEquals(1, containers.size());
+    return containers.get(0);
+  }
+
+  static Map<String, String> env(Rendered rendered) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (JsonNode variable : elements(container(rendered).path("env"))) {
+      env.put(
+          variable.path("name").asText(),
+          variable.has("value") ? variable.path("value").asText() : "<valueFrom>");
+    }
+    return env;
+  }
+
+  private static JsonNode volume(Rendered rendered, String name) {
+    return elements(
+            rendered.one("Deployment").path("spec").path("template").path("spec").path("volumes"))
+        .stream()
+        .filter(v -> v.path("name").asText().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(rendered + " has no volume " + name));
+  }
+
+  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m|h)");
+
+  private static Duration duration(String text) {
+    Matcher matcher = DURATION.matcher(text);
+    assertTrue(matcher.matches(), "duration " + text);
+    long amount = Long.parseLong(matcher.group(1));
+    Function<Long, Duration> unit =
+        switch (matcher.group(2)) {
+          case "ms" -> Duration::ofMillis;
+          case "s" -> Duration::ofSeconds;
+          case "m" -> Duration::ofMinutes;
+          default -> Duration::ofHours;
+        };
+    return unit.apply(amount);
+  }
+}

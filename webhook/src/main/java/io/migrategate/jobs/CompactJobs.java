@@ -1,0 +1,80 @@
+package io.migrategate.jobs;
+
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Reduces a Job to what {@link JobVerdict} and the ledger read: identity, creation time, the {@code
+ * migrate.io/} annotations, the owner references, the scalar spec fields and the status. The pod
+ * template, the selector, labels and managed fields are dropped: a cluster-wide cache of Jobs would
+ * otherwise hold every migration's whole pod spec.
+ */
+final class CompactJobs {
+  private static final String GATE_ANNOTATION_PREFIX = "migrate.io/";
+
+  private CompactJobs() {}
+
+  /** Whether a CronJob created this Job (its controller owner). */
+  static boolean isCronJobRun(Job job) {
+    return job.getMetadata() != null
+        && job.getMetadata().getOwnerReferences() != null
+        && job.getMetadata().getOwnerReferences().stream()
+            .anyMatch(
+                owner ->
+                    Boolean.TRUE.equals(owner.getController())
+                        && "CronJob".equals(owner.getKind())
+                        && owner.getApiVersion() != null
+                        && owner.getApiVersion().startsWith("batch/"));
+  }
+
+  static Job compact(Job job) {
+    ObjectMeta source = job.getMetadata();
+    ObjectMeta meta = new ObjectMeta();
+    if (source != null) {
+      meta.setName(source.getName());
+      meta.setNamespace(source.getNamespace());
+      meta.setUid(source.getUid());
+      meta.setResourceVersion(source.getResourceVersion());
+      meta.setCreationTimestamp(source.getCreationTimestamp());
+      meta.setDeletionTimestamp(source.getDeletionTimestamp());
+      Map<String, String> annotations = new LinkedHashMap<>();
+      if (source.getAnnotations() != null) {
+        source
+            .getAnnotations()
+            .forEach(
+                (key, value) -> {
+                  if (key.startsWith(GATE_ANNOTATION_PREFIX)) {
+                    annotations.put(key, value);
+                  }
+                });
+      }
+      meta.setAnnotations(annotations);
+      // Kept only to tell CronJob runs apart; a Job has one or two owners.
+      meta.setOwnerReferences(source.getOwnerReferences());
+    }
+    Job compact = new Job();
+    compact.setApiVersion(job.getApiVersion());
+    compact.setKind(job.getKind());
+    compact.setMetadata(meta);
+    JobSpec spec = job.getSpec();
+    if (spec != null) {
+      JobSpec kept = new JobSpec();
+      kept.setActiveDeadlineSeconds(spec.getActiveDeadlineSeconds());
+      kept.setBackoffLimit(spec.getBackoffLimit());
+      kept.setBackoffLimitPerIndex(spec.getBackoffLimitPerIndex());
+      kept.setMaxFailedIndexes(spec.getMaxFailedIndexes());
+      kept.setCompletions(spec.getCompletions());
+      kept.setParallelism(spec.getParallelism());
+      kept.setCompletionMode(spec.getCompletionMode());
+      kept.setSuspend(spec.getSuspend());
+      kept.setManagedBy(spec.getManagedBy());
+      kept.setTtlSecondsAfterFinished(spec.getTtlSecondsAfterFinished());
+      compact.setSpec(kept);
+    }
+    compact.setStatus(job.getStatus());
+    return compact;
+  }
+}

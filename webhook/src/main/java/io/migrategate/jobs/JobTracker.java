@@ -1,0 +1,334 @@
+package io.migrategate.jobs;
+
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.migrategate.jobs.JobVerdict.Phase;
+import io.migrategate.ledger.LedgerEntry;
+import io.migrategate.ledger.SuccessLedger;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArraySet;
+
+/**
+ * The gate's view of every Job in the cluster, fed by one cluster-wide informer: each Job's current
+ * state, its verdict ({@link JobVerdict}, the waiter's code), and the success ledger for Jobs that
+ * are gone.
+ *
+ * <p>The rule of {@link #lookup}: a live Job always wins; without one, the ledger's entry for that
+ * name answers — a success only when it is the name's latest known run, and only for the pod's
+ * revision when the pod names one. A new run under a known name is recorded in the ledger as soon
+ * as it is seen, so an older run's success never passes it, even after the new run is deleted.
+ *
+ * <p>Feed methods are called from one thread (the informer's); lookups and subscriptions from any.
+ */
+public final class JobTracker implements SuccessLedger.Listener {
+  private final SuccessLedger ledger;
+  private final Clock clock;
+  private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+  private final Map<String, Set<Subscription>> subscribers = new ConcurrentHashMap<>();
+  private final Set<Subscription> everyone = new CopyOnWriteArraySet<>();
+  private volatile boolean jobsSynced;
+
+  public JobTracker(SuccessLedger ledger, Clock clock) {
+    this.ledger = Objects.requireNonNull(ledger, "ledger");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    ledger.addListener(this);
+  }
+
+  // --- feed ------------------------------------------------------------------------------------
+
+  /** A Job was added or changed. */
+  public void upserted(Job job) {
+    Job compact = CompactJobs.compact(job);
+    String key = key(compact);
+    if (key == null) {
+      return;
+    }
+    jobs.put(key, compact);
+    JobVerdict verdict = JobVerdict.of(compact, null);
+    if (CompactJobs.isCronJobRun(job)) {
+      // Generated names (schedule-suffixed): no pod waits for them by name; recording each run
+      // would only churn the ledger.
+    } else if (verdict.phase() == Phase.SUCCEEDED) {
+      ledger.record(entry(compact, true));
+    } else {
+      Optional<LedgerEntry> known =
+          ledger.find(compact.getMetadata().getNamespace(), compact.getMetadata().getName());
+      if (known.isPresent() && !known.get().uid().equals(compact.getMetadata().getUid())) {
+        // A new run under a name whose older run is on record: from now on the old success must
+        // not pass anyone, even once this run is deleted (the ledger keeps the newer run).
+        ledger.record(entry(compact, false));
+      }
+    }
+    changed(key);
+  }
+
+  /**
+   * A Job was deleted; {@code lastState} is its final state from the watch event (or the last one
+   * cached, when the deletion was only noticed on a relist). A success seen only here still counts:
+   * {@code ttlSecondsAfterFinished: 0} deletes a Job right after it finishes.
+   */
+  public void deleted(Job lastState) {
+    Job compact = CompactJobs.compact(lastState);
+    String key = key(compact);
+    if (key == null) {
+      return;
+    }
+    if (JobVerdict.of(compact, null).phase() == Phase.SUCCEEDED
+        && !CompactJobs.isCronJobRun(lastState)) {
+      ledger.record(entry(compact, true));
+    }
+    Job current = jobs.get(key);
+    if (current != null
+        && Objects.equals(current.getMetadata().getUid(), compact.getMetadata().getUid())) {
+      jobs.remove(key, current);
+    }
+    changed(key);
+  }
+
+  /** The informer finished its first list. */
+  public void jobsSynced() {
+    jobsSynced = true;
+    if (isReady()) {
+      everyone.forEach(Subscription::fire);
+    }
+  }
+
+  @Override
+  public void changed(String namespace, String job) {
+    String key = namespace + "/" + job;
+    // A live Job wins over the ledger: a ledger change cannot change its answer (and the live
+    // Job's own update notifies anyway).
+    if (!jobs.containsKey(key)) {
+      changed(key);
+    }
+  }
+
+  @Override
+  public void loaded() {
+    if (isReady()) {
+      everyone.forEach(Subscription::fire);
+    }
+  }
+
+  // --- questions -------------------------------------------------------------------------------
+
+  /**
+   * Whether both the Jobs and the ledger have been read: before that, "not found" means nothing.
+   */
+  public boolean isReady() {
+    return jobsSynced && ledger.isLoaded();
+  }
+
+  /** Jobs currently known (a gauge). */
+  public int trackedJobs() {
+    return jobs.size();
+  }
+
+  /** Open subscriptions (a gauge: waiters being answered). */
+  public int subscriptions() {
+    return everyone.size();
+  }
+
+  /**
+   * The answer for one Job name.
+   *
+   * @param revision the pod's {@code migrate.io/revision}, or null/blank to accept any run
+   */
+  public JobLookup lookup(String namespace, String name, String revision) {
+    Job live = jobs.get(namespace + "/" + name);
+    if (live != null) {
+      JobVerdict verdict = JobVerdict.of(live, revision);
+      return new JobLookup(
+          name, JobLookup.Source.LIVE, live.getMetadata().getUid(), verdict, verdict.line());
+    }
+    Optional<LedgerEntry> recorded = ledger.find(namespace, name);
+    if (recorded.isEmpty()) {
+      return new JobLookup(name, JobLookup.Source.NONE, null, null, "not found");
+    }
+    LedgerEntry entry = recorded.get();
+    if (!entry.succeeded()) {
+      return new JobLookup(
+          name,
+          JobLookup.Source.NONE,
+          null,
+          null,
+          "not found (its latest run, uid " + entry.uid() + ", was deleted before it succeeded)");
+    }
+    boolean revisionWanted = revision != null && !revision.isBlank();
+    if (revisionWanted && !revision.equals(entry.revision())) {
+      String found = entry.revision() == null ? "no revision" : "revision " + entry.revision();
+      String line =
+          "a different run ("
+              + found
+              + " succeeded and was deleted, expecting "
+              + revision
+              + ") — waiting";
+      return new JobLookup(
+          name,
+          JobLookup.Source.LEDGER,
+          entry.uid(),
+          new JobVerdict(Phase.OTHER_REVISION, line, null, null),
+          line);
+    }
+    // Starts with "succeeded", like every success line of JobVerdict.
+    String line =
+        "succeeded (recorded by the gate at "
+            + entry.succeededAt()
+            + (entry.revision() == null ? "" : ", revision " + entry.revision())
+            + "; the Job was deleted since)";
+    return new JobLookup(
+        name,
+        JobLookup.Source.LEDGER,
+        entry.uid(),
+        new JobVerdict(Phase.SUCCEEDED, line, "RecordedSuccess", null),
+        line);
+  }
+
+  /** The answers for several names, in the given order. */
+  public Map<String, JobLookup> lookupAll(
+      String namespace, Collection<String> names, String revision) {
+    Map<String, JobLookup> answers = new LinkedHashMap<>();
+    for (String name : names) {
+      answers.put(name, lookup(namespace, name, revision));
+    }
+    return answers;
+  }
+
+  /**
+   * The admission fast path: whether the tracker is ready and every named Job succeeded (live or
+   * recorded) for the revision, by the waiter's rule.
+   */
+  public boolean allSucceeded(String namespace, List<String> names, String revision) {
+    return isReady()
+        && verdictOf(lookupAll(namespace, names, revision)).outcome()
+            == JobSetVerdict.Outcome.SUCCEEDED;
+  }
+
+  /** The pod's verdict over its Jobs: the waiter's rule ({@link JobSetVerdict}). */
+  public static JobSetVerdict verdictOf(Map<String, JobLookup> answers) {
+    Map<String, JobVerdict> verdicts = new LinkedHashMap<>();
+    answers.forEach((name, answer) -> verdicts.put(name, answer.verdict()));
+    return JobSetVerdict.of(verdicts);
+  }
+
+  /**
+   * Calls {@code onChange} whenever anything about one of the names may have changed (and when the
+   * tracker becomes ready), from the tracker's threads: it must hand off, not block. Close the
+   * subscription to stop.
+   */
+  public Subscription subscribe(String namespace, Collection<String> names, Runnable onChange) {
+    List<String> keys = new ArrayList<>();
+    for (String name : names) {
+      keys.add(namespace + "/" + name);
+    }
+    Subscription subscription = new Subscription(keys, onChange);
+    for (String key : keys) {
+      subscribers.computeIfAbsent(key, k -> new CopyOnWriteArraySet<>()).add(subscription);
+    }
+    everyone.add(subscription);
+    return subscription;
+  }
+
+  /** One subscriber's registration. */
+  public final class Subscription implements AutoCloseable {
+    private final List<String> keys;
+    private final Runnable onChange;
+
+    private Subscription(List<String> keys, Runnable onChange) {
+      this.keys = keys;
+      this.onChange = onChange;
+    }
+
+    private void fire() {
+      onChange.run();
+    }
+
+    @Override
+    public void close() {
+      everyone.remove(this);
+      for (String key : keys) {
+        subscribers.computeIfPresent(
+            key,
+            (k, set) -> {
+              set.remove(this);
+              return set.isEmpty() ? null : set;
+            });
+      }
+    }
+  }
+
+  private void changed(String key) {
+    Set<Subscription> interested = subscribers.get(key);
+    if (interested != null) {
+      interested.forEach(Subscription::fire);
+    }
+  }
+
+  private LedgerEntry entry(Job job, boolean succeeded) {
+    Instant now = clock.instant();
+    String revision =
+        job.getMetadata().getAnnotations() == null
+            ? null
+            : job.getMetadata().getAnnotations().get(JobVerdict.REVISION_ANNOTATION);
+    return new LedgerEntry(
+        job.getMetadata().getNamespace(),
+        job.getMetadata().getName(),
+        job.getMetadata().getUid(),
+        revision,
+        instant(job.getMetadata().getCreationTimestamp()).orElse(now),
+        succeeded ? successTime(job).orElse(now) : null,
+        now);
+  }
+
+  /** When the deciding success condition turned true, else the completion time. */
+  private static Optional<Instant> successTime(Job job) {
+    if (job.getStatus() == null) {
+      return Optional.empty();
+    }
+    List<JobCondition> conditions =
+        job.getStatus().getConditions() == null ? List.of() : job.getStatus().getConditions();
+    for (String type : List.of("Complete", "SuccessCriteriaMet")) {
+      for (JobCondition condition : conditions) {
+        if (type.equals(condition.getType()) && "True".equalsIgnoreCase(condition.getStatus())) {
+          Optional<Instant> time = instant(condition.getLastTransitionTime());
+          if (time.isPresent()) {
+            return time;
+          }
+        }
+      }
+    }
+    return instant(job.getStatus().getCompletionTime());
+  }
+
+  private static Optional<Instant> instant(String timestamp) {
+    if (timestamp == null || timestamp.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Instant.parse(timestamp));
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static String key(Job job) {
+    if (job.getMetadata() == null
+        || job.getMetadata().getNamespace() == null
+        || job.getMetadata().getName() == null
+        || job.getMetadata().getUid() == null) {
+      return null;
+    }
+    return job.getMetadata().getNamespace() + "/" + job.getMetadata().getName();
+  }
+}

@@ -1,0 +1,419 @@
+package io.migrategate.ledger;
+
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.net.HttpURLConnection;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The success ledger stored as ConfigMaps in the gate's own namespace, one per namespace of Jobs
+ * ({@code migrate-gate-ledger-<namespace>}, see {@link LedgerShard} for the data). Why ConfigMaps
+ * sharded by namespace (docs/gate-wait-api.md): built in (no CRD to install, upgrade or grant
+ * cluster-wide), one object per namespace rather than one per Job (a Lease per Job would grow the
+ * object count without bound), readable with kubectl, and writable under a Role limited to the
+ * gate's namespace.
+ *
+ * <p>Every replica keeps the whole ledger in memory: a ConfigMap informer absorbs what other
+ * replicas write, and {@link #record} applies a replica's own observations at once. Merging is by
+ * {@link LedgerEntry#keep}, which every replica evaluates alike, so writes commute and replicas
+ * converge. Writes are read-merge-update with the ConfigMap's resourceVersion (a 409 re-reads and
+ * merges again) on one background thread; a failed write is retried with back-off and leaves the
+ * in-memory entry in force meanwhile.
+ *
+ * <p>RBAC: get, list, watch, create, update on configmaps in the gate's namespace only.
+ */
+public final class ConfigMapSuccessLedger implements SuccessLedger {
+  private static final Logger LOG = LoggerFactory.getLogger(ConfigMapSuccessLedger.class);
+
+  public static final String NAME_PREFIX = "migrate-gate-ledger-";
+  public static final String LEDGER_LABEL = "migrate.io/ledger";
+  public static final String LEDGER_LABEL_VALUE = "v1";
+  public static final String NAMESPACE_LABEL = "migrate.io/ledger-namespace";
+
+  static final Duration PRUNE_INTERVAL = Duration.ofHours(1);
+  static final Duration RETRY_INITIAL = Duration.ofSeconds(1);
+  static final Duration RETRY_MAX = Duration.ofMinutes(1);
+  static final int CONFLICT_ATTEMPTS = 10;
+
+  private final KubernetesClient client;
+  private final String gateNamespace;
+  private final LedgerPolicy policy;
+  private final Clock clock;
+  private final Map<String, Map<String, LedgerEntry>> entries = new ConcurrentHashMap<>();
+  private final Set<String> dirty = ConcurrentHashMap.newKeySet();
+  private final Map<String, AtomicInteger> failedAttempts = new ConcurrentHashMap<>();
+  private final CopyOnWriteArrayList<Listener> listeners = new CopyOnWriteArrayList<>();
+  private final ScheduledExecutorService writer;
+  private final AtomicBoolean writesFailing = new AtomicBoolean();
+  private final LongAdder writes = new LongAdder();
+  private final LongAdder conflicts = new LongAdder();
+  private SharedIndexInformer<ConfigMap> informer;
+  private volatile boolean loaded;
+
+  private ConfigMapSuccessLedger(
+      KubernetesClient client, String gateNamespace, LedgerPolicy policy, Clock clock) {
+    this.client = Objects.requireNonNull(client, "client");
+    this.gateNamespace = Objects.requireNonNull(gateNamespace, "gateNamespace");
+    this.policy = Objects.requireNonNull(policy, "policy");
+    this.clock = Objects.requireNonNull(clock, "clock");
+    this.writer =
+        Executors.newSingleThreadScheduledExecutor(
+            runnable -> {
+              Thread thread = new Thread(runnable, "migrate-gate-ledger");
+              thread.setDaemon(true);
+              return thread;
+            });
+  }
+
+  /** Starts reading the stored ledger and returns at once; {@link #isLoaded()} says when done. */
+  public static ConfigMapSuccessLedger start(
+      KubernetesClient client, String gateNamespace, LedgerPolicy policy, Clock clock) {
+    ConfigMapSuccessLedger ledger =
+        new ConfigMapSuccessLedger(client, gateNamespace, policy, clock);
+    ledger.startInformer();
+    return ledger;
+  }
+
+  /** The ConfigMap that holds the entries of Jobs in {@code namespace}. */
+  public static String shardName(String namespace) {
+    return NAME_PREFIX + namespace;
+  }
+
+  private void startInformer() {
+    informer =
+        client
+            .configMaps()
+            .inNamespace(gateNamespace)
+            .withLabel(LEDGER_LABEL, LEDGER_LABEL_VALUE)
+            .runnableInformer(0);
+    informer.addEventHandler(
+        new ResourceEventHandler<>() {
+          @Override
+          public void onAdd(ConfigMap configMap) {
+            absorb(configMap);
+          }
+
+          @Override
+          public void onUpdate(ConfigMap before, ConfigMap after) {
+            absorb(after);
+          }
+
+          @Override
+          public void onDelete(ConfigMap configMap, boolean finalStateUnknown) {
+            // Someone deleted a shard: memory keeps the entries; the next write restores it.
+          }
+        });
+    AtomicBoolean failing = new AtomicBoolean();
+    informer.exceptionHandler(
+        (started, error) -> {
+          if (failing.compareAndSet(false, true)) {
+            LOG.warn(
+                "success ledger state=retrying namespace={} cause=\"{}\"",
+                gateNamespace,
+                error.getMessage());
+          }
+          return true;
+        });
+    informer
+        .start()
+        .whenComplete(
+            (ok, error) -> {
+              if (error == null) {
+                loaded = true;
+                LOG.info(
+                    "success ledger state=loaded namespace={} shards={} entries={}",
+                    gateNamespace,
+                    informer.getStore().list().size(),
+                    size());
+                listeners.forEach(Listener::loaded);
+                // Shards written by an older configuration, or with entries past retention.
+                informer.getStore().list().forEach(this::persistIfStale);
+              }
+            });
+    long prune = PRUNE_INTERVAL.toMillis();
+    writer.scheduleWithFixedDelay(this::prune, prune, prune, TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public boolean isLoaded() {
+    return loaded;
+  }
+
+  @Override
+  public Optional<LedgerEntry> find(String namespace, String job) {
+    Map<String, LedgerEntry> shard = entries.get(namespace);
+    LedgerEntry entry = shard == null ? null : shard.get(job);
+    if (entry == null || !LedgerShard.isRetained(entry, clock.instant(), policy.retention())) {
+      return Optional.empty();
+    }
+    return Optional.of(entry);
+  }
+
+  @Override
+  public void record(LedgerEntry entry) {
+    if (merge(entry)) {
+      markDirty(entry.namespace());
+    }
+  }
+
+  @Override
+  public void addListener(Listener listener) {
+    listeners.add(listener);
+  }
+
+  /** Entries held in memory (all namespaces). */
+  public int size() {
+    return entries.values().stream().mapToInt(Map::size).sum();
+  }
+
+  /** ConfigMap writes made, and how many of them met a conflict, since start. */
+  public long writes() {
+    return writes.sum();
+  }
+
+  public long conflicts() {
+    return conflicts.sum();
+  }
+
+  @Override
+  public void close() {
+    if (informer != null) {
+      informer.stop();
+    }
+    writer.shutdownNow();
+  }
+
+  /** Merges one entry into memory; true when it changed what the ledger holds. */
+  private boolean merge(LedgerEntry incoming) {
+    Map<String, LedgerEntry> shard =
+        entries.computeIfAbsent(incoming.namespace(), ns -> new ConcurrentHashMap<>());
+    LedgerEntry[] before = new LedgerEntry[1];
+    LedgerEntry after =
+        shard.compute(
+            incoming.job(),
+            (job, existing) -> {
+              before[0] = existing;
+              return LedgerEntry.keep(existing, incoming);
+            });
+    if (after == before[0]) {
+      return false;
+    }
+    listeners.forEach(l -> l.changed(incoming.namespace(), incoming.job()));
+    return true;
+  }
+
+  /** Takes in a shard as stored (another replica's writes, or this one's echoed back). */
+  private void absorb(ConfigMap configMap) {
+    String namespace = namespaceOf(configMap);
+    if (namespace == null) {
+      return;
+    }
+    Instant now = clock.instant();
+    Map<String, LedgerEntry> stored = LedgerShard.decode(namespace, configMap.getData());
+    for (LedgerEntry entry : stored.values()) {
+      if (LedgerShard.isRetained(entry, now, policy.retention())) {
+        merge(entry);
+      }
+    }
+    for (LedgerEntry entry : entries.getOrDefault(namespace, Map.of()).values()) {
+      if (!entry.equals(stored.get(entry.job()))) {
+        // Memory holds something storage lacks (a write pending, or another replica's write
+        // raced ours and dropped an entry): write it.
+        markDirty(namespace);
+        return;
+      }
+    }
+  }
+
+  private void persistIfStale(ConfigMap configMap) {
+    String namespace = namespaceOf(configMap);
+    if (namespace == null) {
+      return;
+    }
+    Map<String, String> data = configMap.getData() == null ? Map.of() : configMap.getData();
+    Map<String, String> wanted = LedgerShard.encode(desired(namespace, data).values());
+    if (!wanted.equals(new TreeMap<>(data))) {
+      markDirty(namespace);
+    }
+  }
+
+  private void prune() {
+    Instant now = clock.instant();
+    entries.forEach(
+        (namespace, shard) -> {
+          int before = shard.size();
+          shard.values().removeIf(e -> !LedgerShard.isRetained(e, now, policy.retention()));
+          if (shard.size() != before) {
+            LOG.info(
+                "success ledger state=pruned namespace={} removed={} kept={}",
+                namespace,
+                before - shard.size(),
+                shard.size());
+          }
+        });
+    if (informer != null) {
+      informer.getStore().list().forEach(this::persistIfStale);
+    }
+  }
+
+  private void markDirty(String namespace) {
+    if (dirty.add(namespace)) {
+      writer.execute(() -> persist(namespace));
+    }
+  }
+
+  /** What a shard should hold: what is stored merged with memory, within the policy's bounds. */
+  private Map<String, LedgerEntry> desired(String namespace, Map<String, String> storedData) {
+    Map<String, LedgerEntry> memory = new TreeMap<>(entries.getOrDefault(namespace, Map.of()));
+    Map<String, LedgerEntry> merged = new TreeMap<>(LedgerShard.decode(namespace, storedData));
+    memory.forEach((job, entry) -> merged.put(job, LedgerEntry.keep(merged.get(job), entry)));
+    Map<String, LedgerEntry> compacted = LedgerShard.compact(merged, clock.instant(), policy);
+    // Memory takes the same entries as storage (same bounds, and the stored copy of a run two
+    // replicas both recorded), except where a newer observation arrived meanwhile.
+    Map<String, LedgerEntry> shard = entries.get(namespace);
+    if (shard != null) {
+      memory.forEach(
+          (job, seen) -> {
+            if (!compacted.containsKey(job)) {
+              shard.remove(job, seen);
+            }
+          });
+      compacted.forEach(
+          (job, entry) -> shard.compute(job, (k, current) -> LedgerEntry.keep(entry, current)));
+    }
+    return compacted;
+  }
+
+  private void persist(String namespace) {
+    dirty.remove(namespace); // changes from here on schedule another write
+    String name = shardName(namespace);
+    try {
+      for (int attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
+        ConfigMap current = client.configMaps().inNamespace(gateNamespace).withName(name).get();
+        Map<String, String> storedData =
+            current == null || current.getData() == null ? Map.of() : current.getData();
+        Map<String, String> wanted = LedgerShard.encode(desired(namespace, storedData).values());
+        if (current != null && wanted.equals(new TreeMap<>(storedData))) {
+          succeeded(namespace);
+          return;
+        }
+        try {
+          if (current == null) {
+            client
+                .configMaps()
+                .inNamespace(gateNamespace)
+                .resource(shard(namespace, wanted))
+                .create();
+          } else {
+            ConfigMap next =
+                new ConfigMapBuilder(current)
+                    .editMetadata()
+                    .addToLabels(LEDGER_LABEL, LEDGER_LABEL_VALUE)
+                    .addToLabels(NAMESPACE_LABEL, namespace)
+                    .endMetadata()
+                    .withData(wanted)
+                    .build();
+            // update() sends the resourceVersion read above: a concurrent write makes it a 409.
+            client.configMaps().inNamespace(gateNamespace).resource(next).update();
+          }
+          writes.increment();
+          succeeded(namespace);
+          return;
+        } catch (KubernetesClientException e) {
+          if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+            throw e;
+          }
+          conflicts.increment();
+        }
+      }
+      throw new IllegalStateException(CONFLICT_ATTEMPTS + " conflicting writes in a row");
+    } catch (RuntimeException e) {
+      failed(namespace, e);
+    }
+  }
+
+  private ConfigMap shard(String namespace, Map<String, String> data) {
+    return new ConfigMapBuilder()
+        .withNewMetadata()
+        .withName(shardName(namespace))
+        .withNamespace(gateNamespace)
+        .addToLabels(LEDGER_LABEL, LEDGER_LABEL_VALUE)
+        .addToLabels(NAMESPACE_LABEL, namespace)
+        .addToLabels("app.kubernetes.io/managed-by", "migrate-gate")
+        .addToAnnotations(
+            "migrate.io/ledger-description",
+            "Jobs of namespace "
+                + namespace
+                + " that succeeded, kept by migrate-gate for "
+                + policy.retention().toDays()
+                + " days (docs/gate-wait-api.md)")
+        .endMetadata()
+        .withData(data)
+        .build();
+  }
+
+  private void succeeded(String namespace) {
+    failedAttempts.remove(namespace);
+    if (writesFailing.compareAndSet(true, false)) {
+      LOG.info("success ledger state=writing namespace={}", gateNamespace);
+    }
+  }
+
+  private void failed(String namespace, RuntimeException e) {
+    int attempts =
+        failedAttempts.computeIfAbsent(namespace, ns -> new AtomicInteger()).incrementAndGet();
+    if (writesFailing.compareAndSet(false, true)) {
+      LOG.warn(
+          "success ledger state=write_failing namespace={} shard={} cause=\"{}\" (entries stay in"
+              + " memory and are written when the API allows; the gate needs create/update on"
+              + " configmaps in its namespace)",
+          gateNamespace,
+          shardName(namespace),
+          describe(e));
+    }
+    long delay =
+        Math.min(RETRY_MAX.toMillis(), RETRY_INITIAL.toMillis() << Math.min(attempts - 1, 10));
+    try {
+      writer.schedule(() -> markDirty(namespace), delay, TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // shutting down
+    }
+  }
+
+  private static String namespaceOf(ConfigMap configMap) {
+    Map<String, String> labels = configMap.getMetadata().getLabels();
+    String namespace = labels == null ? null : labels.get(NAMESPACE_LABEL);
+    if (namespace == null && configMap.getMetadata().getName().startsWith(NAME_PREFIX)) {
+      namespace = configMap.getMetadata().getName().substring(NAME_PREFIX.length());
+    }
+    return namespace;
+  }
+
+  private static String describe(RuntimeException e) {
+    if (e instanceof KubernetesClientException k && k.getCode() > 0) {
+      return "HTTP " + k.getCode() + ": " + k.getMessage();
+    }
+    return e.toString();
+  }
+}
