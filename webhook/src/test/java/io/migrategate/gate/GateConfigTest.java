@@ -93,8 +93,7 @@ class GateConfigTest {
     assertMessage(required("--port", "http"), "--port is 'http': give a port number");
     assertMessage(
         List.of("--tls-key-file", key.toString(), "--waiter-image", "w"),
-        "--tls-cert-file is required: set --tls-cert-file VALUE or the environment variable"
-            + " MIGRATE_GATE_TLS_CERT_FILE");
+        "no serving certificate: give --tls-cert-file and --tls-key-file");
     assertMessage(
         required("--tls-cert-file", "/nonexistent/tls.crt"),
         "--tls-cert-file is '/nonexistent/tls.crt': no readable file there");
@@ -131,7 +130,7 @@ class GateConfigTest {
 
     int bad =
         GateMain.run(
-            new String[] {"--port", "x"},
+            required("--port", "x").toArray(String[]::new),
             Map.of(),
             outStream,
             errStream,
