@@ -93,7 +93,8 @@ class GateConfigTest {
     assertMessage(required("--port", "http"), "--port is 'http': give a port number");
     assertMessage(
         List.of("--tls-key-file", key.toString(), "--waiter-image", "w"),
-        "no serving certificate: give --tls-cert-file and --tls-key-file");
+        "--tls-cert-file is required: set --tls-cert-file VALUE or the environment variable"
+            + " MIGRATE_GATE_TLS_CERT_FILE");
     assertMessage(
         required("--tls-cert-file", "/nonexistent/tls.crt"),
         "--tls-cert-file is '/nonexistent/tls.crt': no readable file there");
