@@ -2,6 +2,7 @@ package io.migrategate.gate;
 
 import io.migrategate.admission.FailurePolicy;
 import io.migrategate.admission.InjectionConfig;
+import io.migrategate.admission.KubernetesOwnerLookup;
 import io.migrategate.admission.WaiterResources;
 import io.migrategate.ledger.LedgerPolicy;
 import java.io.IOException;
@@ -167,9 +168,9 @@ public record GateConfig(
     OWNER_LOOKUP_TIMEOUT(
         "--owner-lookup-timeout",
         "MIGRATE_GATE_OWNER_LOOKUP_TIMEOUT",
-        "2s",
-        "Longest wait for one direct GET of a pod's owner (cache misses); keep it well under the"
-            + " webhook's timeoutSeconds."),
+        KubernetesOwnerLookup.DEFAULT_LOOKUP_TIMEOUT.toMillis() + "ms",
+        "Longest wait for one direct GET of a pod's owner (cache misses); a pod may need two"
+            + " (ReplicaSet, Deployment), so keep twice this under the webhook's timeoutSeconds."),
     EXCLUDED_NAMESPACES(
         "--excluded-namespaces",
         "MIGRATE_GATE_EXCLUDED_NAMESPACES",

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.migrategate.admission.FailurePolicy;
 import io.migrategate.admission.InjectionConfig;
+import io.migrategate.admission.KubernetesOwnerLookup;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -49,7 +50,7 @@ class GateConfigTest {
     assertEquals(8080, config.probePort());
     assertNull(config.kubeconfig());
     assertEquals(FailurePolicy.FAIL_CLOSED, config.ownerLookupFailurePolicy());
-    assertEquals(Duration.ofSeconds(2), config.ownerLookupTimeout());
+    assertEquals(KubernetesOwnerLookup.DEFAULT_LOOKUP_TIMEOUT, config.ownerLookupTimeout());
     assertEquals(List.of(), config.excludedNamespaces());
     assertEquals(InjectionConfig.DEFAULT_RESOURCES, config.waiterResources());
     assertEquals(Duration.ofSeconds(5), config.drainDelay());
@@ -130,7 +131,7 @@ class GateConfigTest {
 
     int bad =
         GateMain.run(
-            new String[] {"--port", "x"},
+            required("--port", "x").toArray(String[]::new),
             Map.of(),
             outStream,
             errStream,
