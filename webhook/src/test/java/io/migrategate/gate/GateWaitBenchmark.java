@@ -57,6 +57,7 @@ public final class GateWaitBenchmark {
   private int clients;
   private final int processes;
   private final StringBuilder report = new StringBuilder();
+  private final List<String> cpu = new ArrayList<>();
 
   private GateWaitBenchmark(LocalCluster cluster, int clients, int processes) throws Exception {
     this.scene = new GateWaitScene(cluster);
@@ -114,6 +115,19 @@ public final class GateWaitBenchmark {
             "direct mode"),
         List.of(gateShared, gateDistinct, direct));
     line("");
+    line("## CPU time spent (ms)");
+    line("");
+    line(
+        "From /proc (API server) and the JVM (this benchmark's JVM, which runs the gate; the clients"
+            + " run in a JVM of their own). Connecting: from the first client to the last one"
+            + " waiting. Answering: from resuming the Job to the last answer. Clock ticks of 10 ms.");
+    line("");
+    line(
+        "| phase | API server, connecting | gate JVM, connecting | API server, answering | gate"
+            + " JVM, answering |");
+    line("| --- | ---: | ---: | ---: | ---: |");
+    cpu.stream().filter(row -> !row.contains("warm-up")).forEach(row -> line("%s", row));
+    line("");
     line("## Reaction: Job success → waiter process exited (%d sequential samples each)", samples);
     line("");
     line("| mode | p50 | p90 | p99 | max |");
@@ -139,6 +153,7 @@ public final class GateWaitBenchmark {
     Path tokensFile = Files.writeString(scene.dir.resolve(name + ".tokens"), tokens);
     Path caFile = Files.writeString(scene.dir.resolve("gate-ca.pem"), scene.caPem);
     Map<String, Double> before = requestCounts();
+    Cpu connecting = Cpu.now(apiServerPid());
     long startNanos = System.nanoTime();
     ClientsProcess streams =
         ClientsProcess.start(
@@ -158,8 +173,19 @@ public final class GateWaitBenchmark {
       LocalCluster.await("waiter waiting", DEADLINE, () -> waiter.logged("suspended"));
     }
     long connectedNanos = System.nanoTime();
+    Cpu connected = Cpu.now(apiServerPid());
     Outcome outcome = resumeAndTime(job, streams, waiters);
-    Map<String, Double> after = requestCounts();
+    Cpu answered = Cpu.now(apiServerPid());
+    Map<String, Double> after = settledRequestCounts();
+    cpu.add(
+        String.format(
+            Locale.ROOT,
+            "| %s | %d | %d | %d | %d |",
+            name,
+            connected.apiServerMillis - connecting.apiServerMillis,
+            connected.thisJvmMillis - connecting.thisJvmMillis,
+            answered.apiServerMillis - connected.apiServerMillis,
+            answered.thisJvmMillis - connected.thisJvmMillis));
     outcome.print(name, "streams", (connectedNanos - startNanos) / 1e9);
     return diff(before, after);
   }
@@ -176,6 +202,7 @@ public final class GateWaitBenchmark {
     Path tokenFile = Files.writeString(scene.dir.resolve(reader + ".token"), token);
     Path caFile = Files.writeString(scene.dir.resolve("cluster-ca.pem"), clusterCaPem());
     Map<String, Double> before = requestCounts();
+    Cpu connecting = Cpu.now(apiServerPid());
     long startNanos = System.nanoTime();
     ClientsProcess streams =
         ClientsProcess.start(
@@ -206,8 +233,19 @@ public final class GateWaitBenchmark {
       LocalCluster.await("waiter waiting", DEADLINE, () -> waiter.logged("suspended"));
     }
     long connectedNanos = System.nanoTime();
+    Cpu connected = Cpu.now(apiServerPid());
     Outcome outcome = resumeAndTime(job, streams, waiters);
-    Map<String, Double> after = requestCounts();
+    Cpu answered = Cpu.now(apiServerPid());
+    Map<String, Double> after = settledRequestCounts();
+    cpu.add(
+        String.format(
+            Locale.ROOT,
+            "| %s | %d | %d | %d | %d |",
+            name,
+            connected.apiServerMillis - connecting.apiServerMillis,
+            connected.thisJvmMillis - connecting.thisJvmMillis,
+            answered.apiServerMillis - connected.apiServerMillis,
+            answered.thisJvmMillis - connected.thisJvmMillis));
     outcome.print(name, "watches", (connectedNanos - startNanos) / 1e9);
     return diff(before, after);
   }
@@ -406,6 +444,54 @@ public final class GateWaitBenchmark {
           Base64.getDecoder().decode(config.getCaCertData()), StandardCharsets.US_ASCII);
     }
     return Files.readString(Path.of(config.getCaCertFile()));
+  }
+
+  /**
+   * The counters once watches that just ended are counted: the API server counts a WATCH when it
+   * ends, a moment after the client went away.
+   */
+  private Map<String, Double> settledRequestCounts() throws InterruptedException {
+    Map<String, Double> previous = requestCounts();
+    for (int i = 0; i < 15; i++) {
+      // Polling an external counter until it stops moving, not synchronization by sleeping.
+      Thread.sleep(1000);
+      Map<String, Double> now = requestCounts();
+      if (now.getOrDefault("WATCH jobs", 0.0).equals(previous.getOrDefault("WATCH jobs", 0.0))) {
+        return now;
+      }
+      previous = now;
+    }
+    return previous;
+  }
+
+  private long apiServerPid() {
+    try {
+      Path pids = scene.cluster.logFile("kube-apiserver").getParent().resolveSibling("pids");
+      return Long.parseLong(Files.readString(pids.resolve("kube-apiserver.pid")).trim());
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  /** CPU time used so far by the API server (from /proc) and by this JVM. */
+  private record Cpu(long apiServerMillis, long thisJvmMillis) {
+    static Cpu now(long apiServerPid) {
+      long api = -1;
+      try {
+        String stat = Files.readString(Path.of("/proc/" + apiServerPid + "/stat"));
+        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        // utime and stime are fields 14 and 15 of /proc/PID/stat, in clock ticks (100 Hz)
+        api = (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10;
+      } catch (Exception e) {
+        // no /proc: reported as -1
+      }
+      long jvm =
+          ((com.sun.management.OperatingSystemMXBean)
+                      java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                  .getProcessCpuTime()
+              / 1_000_000;
+      return new Cpu(api, jvm);
+    }
   }
 
   /** {@code apiserver_request_total} summed per verb, resource and subresource. */
