@@ -4,7 +4,6 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -43,11 +42,11 @@ final class WebhookProbe {
             return annotations != null && annotations.containsKey(ShopScenario.STATUS);
           },
           timedOut ->
-            new SetupException(
-                timedOut
-                    + Optional.ofNullable(lastError.get())
-                        .map(error -> "; the API server answered: " + error)
-                        .orElse("")));
+              new SetupException(
+                  timedOut
+                      + Optional.ofNullable(lastError.get())
+                          .map(error -> "; the API server answered: " + error)
+                          .orElse("")));
     }
     view.ok(
         "the API server calls the gate: a dry-run pod came back with migrate.io/status and"
