@@ -2,6 +2,7 @@ package io.migrategate.wait;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
 
 /**
  * A dry run for the AppCDS archive built at package time: runs the real waiter against a stub API
@@ -30,7 +32,7 @@ import javax.net.ssl.SSLContext;
 final class CdsTraining {
   static final String FLAG = "--cds-training";
 
-  private static final String KEYSTORE_PASSWORD = "cds-training";
+  static final String KEYSTORE_PASSWORD = "cds-training";
 
   private static final String NAMESPACE = "training";
 
@@ -56,19 +58,30 @@ final class CdsTraining {
       try (var in = Files.newInputStream(keystorePath)) {
         keystore.load(in, KEYSTORE_PASSWORD.toCharArray());
       }
+      // Only the server's key may serve: drop the CA's key entry after taking its certificate.
+      java.security.cert.Certificate ca = keystore.getCertificate("ca");
+      keystore.deleteEntry("ca");
       KeyManagerFactory keys =
           KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
       keys.init(keystore, KEYSTORE_PASSWORD.toCharArray());
       SSLContext tls = SSLContext.getInstance("TLS");
       tls.init(keys.getKeyManagers(), null, null);
-      String alias = keystore.aliases().nextElement();
       String caPem =
           "-----BEGIN CERTIFICATE-----\n"
-              + Base64.getMimeEncoder().encodeToString(keystore.getCertificate(alias).getEncoded())
+              + Base64.getMimeEncoder().encodeToString(ca.getEncoded())
               + "\n-----END CERTIFICATE-----\n";
 
       server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
-      server.setHttpsConfigurator(new HttpsConfigurator(tls));
+      server.setHttpsConfigurator(
+          new HttpsConfigurator(tls) {
+            @Override
+            public void configure(HttpsParameters parameters) {
+              // the API server asks for (but does not require) a client certificate
+              SSLParameters ssl = tls.getDefaultSSLParameters();
+              ssl.setWantClientAuth(true);
+              parameters.setSSLParameters(ssl);
+            }
+          });
       server.createContext("/", CdsTraining::answer);
       server.start();
       kubeconfig = Files.createTempFile("migrate-gate-cds", ".kubeconfig");
@@ -112,37 +125,86 @@ final class CdsTraining {
     }
   }
 
-  private static Path generateKeystore() throws IOException, InterruptedException {
+  /**
+   * A PKCS#12 keystore with a CA and a server certificate issued by it for 127.0.0.1, like the API
+   * server's (a self-signed server certificate would skip certificate path validation).
+   */
+  static Path generateKeystore() throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("migrate-gate-cds");
+    dir.toFile().deleteOnExit();
     Path keystore = dir.resolve("stub.p12");
+    Path request = dir.resolve("server.csr");
+    Path serverCert = dir.resolve("server.crt");
+    Path caCert = dir.resolve("ca.crt");
+    try {
+      keytool(
+          keystore,
+          "-genkeypair",
+          "-alias",
+          "ca",
+          "-keyalg",
+          "EC",
+          "-dname",
+          "CN=training-ca",
+          "-ext",
+          "bc:c");
+      keytool(keystore, "-exportcert", "-rfc", "-alias", "ca", "-file", caCert.toString());
+      keytool(
+          keystore, "-genkeypair", "-alias", "server", "-keyalg", "EC", "-dname", "CN=127.0.0.1");
+      keytool(keystore, "-certreq", "-alias", "server", "-file", request.toString());
+      keytool(
+          keystore,
+          "-gencert",
+          "-alias",
+          "ca",
+          "-infile",
+          request.toString(),
+          "-outfile",
+          serverCert.toString(),
+          "-rfc",
+          "-ext",
+          "SAN=ip:127.0.0.1",
+          "-ext",
+          "EKU=serverAuth");
+      keytool(
+          keystore, "-importcert", "-noprompt", "-alias", "server", "-file", serverCert.toString());
+    } finally {
+      deleteQuietly(request);
+      deleteQuietly(serverCert);
+      deleteQuietly(caCert);
+    }
+    return keystore;
+  }
+
+  private static void keytool(Path keystore, String... args)
+      throws IOException, InterruptedException {
+    List<String> command = new java.util.ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "keytool").toString());
+    command.addAll(List.of(args));
+    command.addAll(
+        List.of(
+            "-keystore",
+            keystore.toString(),
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            KEYSTORE_PASSWORD,
+            "-validity",
+            "2"));
+    if (command.contains("-exportcert")
+        || command.contains("-certreq")
+        || command.contains("-importcert")) {
+      command.remove("-validity");
+      command.remove("2");
+    }
     Process keytool =
-        new ProcessBuilder(
-                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-                "-genkeypair",
-                "-keystore",
-                keystore.toString(),
-                "-storetype",
-                "PKCS12",
-                "-storepass",
-                KEYSTORE_PASSWORD,
-                "-alias",
-                "stub",
-                "-keyalg",
-                "EC",
-                "-dname",
-                "CN=127.0.0.1",
-                "-ext",
-                "SAN=ip:127.0.0.1",
-                "-validity",
-                "1")
+        new ProcessBuilder(command)
             .redirectErrorStream(true)
             .redirectOutput(ProcessBuilder.Redirect.DISCARD)
             .start();
     if (keytool.waitFor() != 0) {
-      throw new IOException("keytool exited " + keytool.exitValue());
+      throw new IOException("keytool " + args[0] + " exited " + keytool.exitValue());
     }
-    dir.toFile().deleteOnExit();
-    return keystore;
   }
 
   private static void deleteQuietly(Path file) {
@@ -166,7 +228,7 @@ final class CdsTraining {
     } else if (path.equals(base + "/later")) {
       send(exchange, 200, job("later", "2", false));
     } else if (path.equals(base) && query.contains("watch=true") && query.contains("later")) {
-      send(exchange, 200, "{\"type\":\"MODIFIED\",\"object\":" + job("later", "3", true) + "}\n");
+      sendChunked(exchange, "{\"type\":\"MODIFIED\",\"object\":" + job("later", "3", true) + "}\n");
     } else if (path.equals(base) && query.contains("watch=true")) {
       // the complete Job's watch: nothing more to say; keep it short-lived
       send(exchange, 200, "");
@@ -175,6 +237,15 @@ final class CdsTraining {
           exchange,
           404,
           "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":404}");
+    }
+  }
+
+  /** Like a watch: chunked transfer encoding, the body streamed. */
+  private static void sendChunked(HttpExchange exchange, String body) throws IOException {
+    exchange.sendResponseHeaders(200, 0);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(body.getBytes(StandardCharsets.UTF_8));
+      out.flush();
     }
   }
 

@@ -96,74 +96,83 @@ final class KubernetesJobSource implements JobSource {
     public void run() {
       try {
         while (!closed) {
-          KubeApi.Response response;
           try {
-            response = api.get(jobPath);
-          } catch (IOException | UncheckedIOException e) {
-            if (closed) {
+            if (!step()) {
               return;
             }
-            lost(e);
+          } catch (RuntimeException e) {
+            // An answer the waiter cannot read (e.g. not JSON): say so once, then start over.
+            lost("unreadable answer from the API server (" + brief(e) + ")");
             Thread.sleep(backoff.next().toMillis());
-            continue;
-          }
-          int status = response.status();
-          if (status == HttpURLConnection.HTTP_UNAUTHORIZED
-              || status == HttpURLConnection.HTTP_FORBIDDEN) {
-            if (deniedIsFinal(status)) {
-              events.accept(
-                  new JobEvent.Denied(job, deniedMessage("get", status, response.body())));
-              return;
-            }
-            Thread.sleep(backoff.next().toMillis());
-            continue;
-          }
-          String resourceVersion = null;
-          if (status == HttpURLConnection.HTTP_NOT_FOUND) {
-            restored();
-            events.accept(new JobEvent.Missing(job));
-          } else if (status == HttpURLConnection.HTTP_OK) {
-            restored();
-            Job object = JobJson.job(JobJson.object(response.body()));
-            resourceVersion = object.getMetadata().getResourceVersion();
-            events.accept(new JobEvent.Observed(job, object));
-          } else {
-            lost(new IOException("HTTP " + status + " " + statusMessage(response.body())));
-            Thread.sleep(backoff.next().toMillis());
-            continue;
-          }
-          if (polling) {
-            Thread.sleep(Backoff.jitter(POLL_INTERVAL).toMillis());
-            continue;
-          }
-          switch (watch(resourceVersion)) {
-            case RELIST -> {}
-            case WATCH_FORBIDDEN -> {
-              polling = true;
-              events.accept(
-                  new JobEvent.Notice(
-                      job,
-                      "polling",
-                      "watch not permitted (verb watch on jobs.batch \""
-                          + job
-                          + "\" in namespace "
-                          + namespace
-                          + " for "
-                          + identity(null)
-                          + "); polling every ~"
-                          + POLL_INTERVAL.toSeconds()
-                          + " s instead"));
-            }
-            case DISCONNECTED -> Thread.sleep(backoff.next().toMillis());
           }
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-      } catch (RuntimeException e) {
-        if (!closed) {
-          events.accept(new JobEvent.Notice(job, "internal_error", "follower stopped: " + e));
-        }
       }
+    }
+
+    /** One GET, then one watch (or one poll interval); false when following must stop. */
+    private boolean step() throws InterruptedException {
+      KubeApi.Response response;
+      try {
+        response = api.get(jobPath);
+      } catch (IOException | UncheckedIOException e) {
+        if (closed) {
+          return false;
+        }
+        lost("cannot reach the API server (" + brief(e) + ")");
+        Thread.sleep(backoff.next().toMillis());
+        return true;
+      }
+      int status = response.status();
+      if (status == HttpURLConnection.HTTP_UNAUTHORIZED
+          || status == HttpURLConnection.HTTP_FORBIDDEN) {
+        if (deniedIsFinal(status)) {
+          events.accept(new JobEvent.Denied(job, deniedMessage("get", status, response.body())));
+          return false;
+        }
+        Thread.sleep(backoff.next().toMillis());
+        return true;
+      }
+      String resourceVersion = null;
+      if (status == HttpURLConnection.HTTP_NOT_FOUND) {
+        restored();
+        events.accept(new JobEvent.Missing(job));
+      } else if (status == HttpURLConnection.HTTP_OK) {
+        restored();
+        Job object = JobJson.job(JobJson.object(response.body()));
+        resourceVersion = object.getMetadata().getResourceVersion();
+        events.accept(new JobEvent.Observed(job, object));
+      } else {
+        lost("the API server answered HTTP " + status + ": " + statusMessage(response.body()));
+        Thread.sleep(backoff.next().toMillis());
+        return true;
+      }
+      if (polling) {
+        Thread.sleep(Backoff.jitter(POLL_INTERVAL).toMillis());
+        return true;
+      }
+      switch (watch(resourceVersion)) {
+        case RELIST -> {}
+        case WATCH_FORBIDDEN -> {
+          polling = true;
+          events.accept(
+              new JobEvent.Notice(
+                  job,
+                  "polling",
+                  "watch not permitted (verb watch on jobs.batch \""
+                      + job
+                      + "\" in namespace "
+                      + namespace
+                      + " for "
+                      + identity(null)
+                      + "); polling every ~"
+                      + POLL_INTERVAL.toSeconds()
+                      + " s instead"));
+        }
+        case DISCONNECTED -> Thread.sleep(backoff.next().toMillis());
+      }
+      return true;
     }
 
     /**
@@ -216,7 +225,7 @@ final class KubernetesJobSource implements JobSource {
         if (closed) {
           return WatchEnd.RELIST;
         }
-        lost(e);
+        lost("watch connection lost (" + brief(e) + ")");
         return WatchEnd.DISCONNECTED;
       }
     }
@@ -242,14 +251,11 @@ final class KubernetesJobSource implements JobSource {
       return now - deniedSinceNanos >= DENIED_GRACE.toNanos();
     }
 
-    private void lost(Exception e) {
+    /** Reports the first of a run of failures; {@link #restored()} ends the run. */
+    private void lost(String what) {
       if (!outage) {
         outage = true;
-        events.accept(
-            new JobEvent.Notice(
-                job,
-                "connection_lost",
-                "cannot reach the API server (" + brief(e) + "); retrying"));
+        events.accept(new JobEvent.Notice(job, "connection_lost", what + "; retrying"));
       }
     }
 

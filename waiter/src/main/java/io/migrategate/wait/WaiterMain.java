@@ -65,6 +65,11 @@ public final class WaiterMain {
     } catch (ApiAccess.AccessException e) {
       log.error(null, "config_error", e.getMessage());
       return Exit.of(ExitCode.USAGE, e.getMessage());
+    } catch (RuntimeException e) {
+      // e.g. the token file vanished between the check and the read
+      String reason = "cannot set up access to the API server: " + e;
+      log.error(null, "config_error", reason);
+      return Exit.of(ExitCode.USAGE, reason);
     }
     try {
       return new Waiter(config, source, log, System::nanoTime).await();

@@ -79,6 +79,7 @@ public final class WaiterBenchmark {
                 == JobVerdict.Phase.SUCCEEDED);
     List<Double> startMillis = new ArrayList<>();
     List<Double> startRss = new ArrayList<>();
+    List<Double> startCpu = new ArrayList<>();
     for (int i = -2; i < runs; i++) { // two warm-up runs fill the page cache
       Path dir = Files.createDirectories(work.resolve("start-" + (i + 2)));
       long t0 = System.nanoTime();
@@ -100,6 +101,7 @@ public final class WaiterBenchmark {
         if (i >= 0) {
           startMillis.add((t1 - t0) / 1e6);
           startRss.add(rssMiB(dir));
+          startCpu.add(cpuMillis(dir));
         }
       }
     }
@@ -148,6 +150,7 @@ public final class WaiterBenchmark {
     out.append("| measurement | n | min | p50 | p90 | p99 | max |\n");
     out.append("|---|---|---|---|---|---|---|\n");
     row(out, "cold start to exit, already-succeeded Job (ms)", startMillis);
+    row(out, "CPU time (user+sys) of a cold start (ms)", startCpu);
     row(out, "reaction: status PATCH returned -> exit (ms)", reactionMillis);
     row(out, "reaction: status PATCH sent -> exit (ms)", reactionFromRequestMillis);
     row(out, "peak RSS, cold start (MiB)", startRss);
@@ -200,17 +203,31 @@ public final class WaiterBenchmark {
   private static List<String> time(Path dir) {
     Path time = Path.of("/usr/bin/time");
     return Files.isExecutable(time)
-        ? List.of(time.toString(), "-f", "%M", "-o", dir.resolve("rss-kib").toString())
+        ? List.of(time.toString(), "-f", "%M %U %S", "-o", dir.resolve("rss-kib").toString())
         : List.of();
   }
 
   private static double rssMiB(Path dir) throws IOException {
+    String[] fields = timeFields(dir);
+    return fields == null ? Double.NaN : Long.parseLong(fields[0]) / 1024.0;
+  }
+
+  /** user + system CPU time of the run, in ms. */
+  private static double cpuMillis(Path dir) throws IOException {
+    String[] fields = timeFields(dir);
+    return fields == null
+        ? Double.NaN
+        : (Double.parseDouble(fields[1]) + Double.parseDouble(fields[2])) * 1000;
+  }
+
+  /** /usr/bin/time's "maxrss user system" line, or null without /usr/bin/time. */
+  private static String[] timeFields(Path dir) throws IOException {
     Path file = dir.resolve("rss-kib");
     if (!Files.exists(file)) {
-      return Double.NaN;
+      return null;
     }
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-    return Long.parseLong(lines.get(lines.size() - 1).trim()) / 1024.0;
+    return lines.get(lines.size() - 1).trim().split("\\s+");
   }
 
   private static String loadAverage() throws IOException {

@@ -114,6 +114,15 @@ final class AdmissionEndpoint {
             + " bytes, the limit for an AdmissionReview");
   }
 
+  Reply serverError(Throwable failure) {
+    return invalid(
+        500,
+        "server-error",
+        "InternalError",
+        "migrate-gate failed to handle the request: "
+            + (failure == null ? "unknown error" : shorten(failure.toString())));
+  }
+
   /** Parses, checks and reviews one body. Runs on a worker thread: the reviewer may block. */
   Reply decide(byte[] body) {
     if (body.length == 0) {

@@ -58,6 +58,8 @@ final class AdmissionVerticle extends VerticleBase {
                 .setMergeFormAttributes(false))
         .handler(this::mutate);
     router.errorHandler(413, ctx -> send(ctx, endpoint.bodyTooLarge()));
+    // Never reached by design (decide() never throws); a JSON answer all the same if it is.
+    router.errorHandler(500, ctx -> send(ctx, endpoint.serverError(ctx.failure())));
     // Other APIs on the same HTTPS port (the wait API).
     moreRoutes.accept(router);
     int slot = heartbeats.register();

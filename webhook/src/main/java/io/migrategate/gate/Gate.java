@@ -81,11 +81,10 @@ public final class Gate {
                 TLS_DEBOUNCE,
                 TLS_POLL_INTERVAL);
     metrics.addSection(certificates::metrics);
-    EventLoopHeartbeats heartbeats = new EventLoopHeartbeats();
+    this.heartbeats = new EventLoopHeartbeats();
     this.health =
         new GateHealth(
             certificates, kubernetes, heartbeats, config.ownerLookupFailurePolicy().flagValue());
-    this.heartbeats = heartbeats;
     this.workers =
         vertx.createSharedWorkerExecutor(
             "migrate-gate-review", REVIEW_WORKERS, 10, TimeUnit.SECONDS);

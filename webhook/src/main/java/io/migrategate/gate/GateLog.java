@@ -59,7 +59,7 @@ public final class GateLog implements io.migrategate.tls.TlsEventLog {
         if (value instanceof Number || value instanceof Boolean) {
           line.append(value);
         } else {
-          json(line, String.valueOf(value));
+          json(line, format(value));
         }
       }
       line.append('}');
@@ -68,11 +68,20 @@ public final class GateLog implements io.migrategate.tls.TlsEventLog {
       text(line, message);
       for (int i = 0; i + 1 < keyValues.length; i += 2) {
         line.append(' ').append(keyValues[i]).append('=');
-        text(line, String.valueOf(keyValues[i + 1]));
+        text(line, format(keyValues[i + 1]));
       }
     }
     // One println per line so lines from different threads never interleave.
     out.println(line);
+  }
+
+  /** Durations as written on the command line (5s, 500ms), not ISO-8601 (PT5S). */
+  private static String format(Object value) {
+    if (value instanceof java.time.Duration duration) {
+      long millis = duration.toMillis();
+      return millis % 1000 == 0 ? millis / 1000 + "s" : millis + "ms";
+    }
+    return String.valueOf(value);
   }
 
   private static void text(StringBuilder line, String value) {

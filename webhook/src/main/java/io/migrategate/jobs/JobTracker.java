@@ -106,7 +106,12 @@ public final class JobTracker implements SuccessLedger.Listener {
 
   @Override
   public void changed(String namespace, String job) {
-    changed(namespace + "/" + job);
+    String key = namespace + "/" + job;
+    // A live Job wins over the ledger: a ledger change cannot change its answer (and the live
+    // Job's own update notifies anyway).
+    if (!jobs.containsKey(key)) {
+      changed(key);
+    }
   }
 
   @Override

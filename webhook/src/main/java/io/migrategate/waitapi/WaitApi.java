@@ -234,19 +234,27 @@ public final class WaitApi {
       }
       Map<String, JobLookup> answers =
           tracker.lookupAll(question.namespace(), question.jobs(), question.revision());
+      // Everything new goes out in one write (one TLS record): with hundreds of waiters on one
+      // Job, the success is hundreds of writes at once.
+      StringBuilder lines = new StringBuilder();
       answers.forEach(
           (job, answer) -> {
             String signature =
                 answer.source() + "|" + answer.uid() + "|" + answer.phase() + "|" + answer.line();
             if (!signature.equals(sent.put(job, signature))) {
-              write(jobLine(answer));
+              lines.append(jobLine(answer)).append('\n');
             }
           });
       JobSetVerdict verdict = JobTracker.verdictOf(answers);
       if (verdict.isTerminal()) {
         count(verdicts, verdict.outcome().name().toLowerCase(java.util.Locale.ROOT));
-        write(verdictLine(verdict, answers));
-        finish(true);
+        lines.append(verdictLine(verdict, answers)).append('\n');
+        if (!response.ended() && !response.closed()) {
+          response.end(lines.toString());
+        }
+        finish(false);
+      } else if (lines.length() > 0 && !response.ended() && !response.closed()) {
+        response.write(lines.toString());
       }
     }
 

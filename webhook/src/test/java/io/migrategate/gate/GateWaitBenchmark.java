@@ -11,17 +11,9 @@ import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.migrategate.cluster.LocalCluster;
-import java.io.ByteArrayInputStream;
-import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -31,12 +23,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * What N waiters on one Job cost the API server, gate mode against direct mode, and how fast each
@@ -138,26 +127,25 @@ public final class GateWaitBenchmark {
   private Map<String, Double> gatePhase(String name, boolean distinctTokens) throws Exception {
     String job = name;
     admin.batch().v1().jobs().inNamespace(shop).resource(suspendedJob(job)).create();
-    List<String> tokens = new ArrayList<>();
+    StringBuilder tokens = new StringBuilder();
     String shared = Files.readString(shopToken).trim();
     for (int i = 0; i < clients; i++) {
       // Each pod's projected token is its own; the kubelet's TokenRequest happens before the pod
       // runs, so these are made before the count starts, as in a cluster.
-      tokens.add(distinctTokens ? scene.token(shop, "app", GateWaitScene.AUDIENCE) : shared);
+      tokens
+          .append(distinctTokens ? scene.token(shop, "app", GateWaitScene.AUDIENCE) : shared)
+          .append('\n');
     }
-    HttpClient http = scene.httpClient();
+    Path tokensFile = Files.writeString(scene.dir.resolve(name + ".tokens"), tokens);
+    Path caFile = Files.writeString(scene.dir.resolve("gate-ca.pem"), scene.caPem);
     Map<String, Double> before = requestCounts();
     long startNanos = System.nanoTime();
-    List<LineStream> streams = new ArrayList<>();
-    for (String token : tokens) {
-      streams.add(
-          LineStream.open(
-              http,
-              URI.create(scene.url() + "/wait/v1/namespaces/" + shop + "/jobs?names=" + job),
-              token,
-              line -> line.contains("\"type\":\"verdict\""),
-              line -> line.contains("\"phase\":\"SUSPENDED\"")));
-    }
+    ClientsProcess streams =
+        ClientsProcess.start(
+            "gate",
+            scene.url() + "/wait/v1/namespaces/" + shop + "/jobs?names=" + job,
+            caFile.toString(),
+            tokensFile.toString());
     List<WaiterRun> waiters = new ArrayList<>();
     for (int i = 0; i < processes; i++) {
       waiters.add(
@@ -165,21 +153,14 @@ public final class GateWaitBenchmark {
               scene.dir.resolve(name + "-" + i),
               WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, job)));
     }
-    awaitReady(streams);
+    streams.awaitReady();
     for (WaiterRun waiter : waiters) {
       LocalCluster.await("waiter waiting", DEADLINE, () -> waiter.logged("suspended"));
     }
     long connectedNanos = System.nanoTime();
-    List<Long> fanOut = resumeAndTime(job, streams, waiters);
+    Outcome outcome = resumeAndTime(job, streams, waiters);
     Map<String, Double> after = requestCounts();
-    line(
-        "- %s: %d streams connected in %.1f s; answer after success: p50 %s, p99 %s, max %s",
-        name,
-        clients,
-        (connectedNanos - startNanos) / 1e9,
-        millis(percentile(fanOut, 50)),
-        millis(percentile(fanOut, 99)),
-        millis(fanOut.get(fanOut.size() - 1)));
+    outcome.print(name, "streams", (connectedNanos - startNanos) / 1e9);
     return diff(before, after);
   }
 
@@ -192,46 +173,19 @@ public final class GateWaitBenchmark {
     grantJobReader(reader, job);
     String token = scene.token(shop, reader, null);
     Path kubeconfig = directKubeconfig(reader, token);
-    HttpClient http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .sslContext(trusting(clusterCaPem()))
-            .connectTimeout(Duration.ofSeconds(10))
-            .build();
-    String collection =
-        scene.cluster.apiServerUrl() + "/apis/batch/v1/namespaces/" + shop + "/jobs";
+    Path tokenFile = Files.writeString(scene.dir.resolve(reader + ".token"), token);
+    Path caFile = Files.writeString(scene.dir.resolve("cluster-ca.pem"), clusterCaPem());
     Map<String, Double> before = requestCounts();
     long startNanos = System.nanoTime();
-    List<LineStream> streams = new ArrayList<>();
-    for (int i = 0; i < clients; i++) {
-      // What the waiter's direct mode does: GET the Job, then WATCH it by name from its version.
-      HttpResponse<String> got =
-          http.send(
-              HttpRequest.newBuilder(URI.create(collection + "/" + job))
-                  .header("Authorization", "Bearer " + token)
-                  .build(),
-              HttpResponse.BodyHandlers.ofString());
-      if (got.statusCode() != 200) {
-        throw new IllegalStateException("GET job: HTTP " + got.statusCode() + " " + got.body());
-      }
-      Matcher version = Pattern.compile("\"resourceVersion\":\"(\\d+)\"").matcher(got.body());
-      version.find();
-      streams.add(
-          LineStream.open(
-              http,
-              URI.create(
-                  collection
-                      + "?watch=true&allowWatchBookmarks=true&timeoutSeconds=300&fieldSelector="
-                      + URLEncoder.encode("metadata.name=" + job, StandardCharsets.UTF_8)
-                      + "&resourceVersion="
-                      + version.group(1)),
-              token,
-              // the waiter's verdict: SuccessCriteriaMet (1.31+) or Complete, whichever comes first
-              line ->
-                  line.contains("\"type\":\"SuccessCriteriaMet\",\"status\":\"True\"")
-                      || line.contains("\"type\":\"Complete\",\"status\":\"True\""),
-              line -> true));
-    }
+    ClientsProcess streams =
+        ClientsProcess.start(
+            "direct",
+            scene.cluster.apiServerUrl(),
+            caFile.toString(),
+            tokenFile.toString(),
+            shop,
+            job,
+            Integer.toString(clients));
     List<WaiterRun> waiters = new ArrayList<>();
     for (int i = 0; i < processes; i++) {
       waiters.add(
@@ -247,23 +201,42 @@ public final class GateWaitBenchmark {
                   "MIGRATE_GATE_TIMEOUT",
                   "3m")));
     }
-    // A watch says nothing until something changes: connected is when the response headers came.
-    awaitConnected(streams);
+    streams.awaitReady();
     for (WaiterRun waiter : waiters) {
       LocalCluster.await("waiter waiting", DEADLINE, () -> waiter.logged("suspended"));
     }
     long connectedNanos = System.nanoTime();
-    List<Long> fanOut = resumeAndTime(job, streams, waiters);
+    Outcome outcome = resumeAndTime(job, streams, waiters);
     Map<String, Double> after = requestCounts();
-    line(
-        "- %s: %d watches connected in %.1f s; answer after success: p50 %s, p99 %s, max %s",
-        name,
-        clients,
-        (connectedNanos - startNanos) / 1e9,
-        millis(percentile(fanOut, 50)),
-        millis(percentile(fanOut, 99)),
-        millis(fanOut.get(fanOut.size() - 1)));
+    outcome.print(name, "watches", (connectedNanos - startNanos) / 1e9);
     return diff(before, after);
+  }
+
+  /** Answer delays (µs after the success was seen) of the clients and of the waiter processes. */
+  private final class Outcome {
+    final List<Long> clientMicros;
+    final List<Long> processMicros;
+
+    Outcome(List<Long> clientMicros, List<Long> processMicros) {
+      this.clientMicros = clientMicros;
+      this.processMicros = processMicros;
+    }
+
+    void print(String name, String what, double connectSeconds) {
+      line(
+          "- %s: %d %s connected in %.1f s; clients answered after the success: p50 %s, p99 %s,"
+              + " max %s; the %d waiter processes exited after: p50 %s, max %s",
+          name,
+          clientMicros.size(),
+          what,
+          connectSeconds,
+          millis(percentile(clientMicros, 50)),
+          millis(percentile(clientMicros, 99)),
+          millis(clientMicros.get(clientMicros.size() - 1)),
+          processMicros.size(),
+          processMicros.isEmpty() ? "-" : millis(percentile(processMicros, 50)),
+          processMicros.isEmpty() ? "-" : millis(processMicros.get(processMicros.size() - 1)));
+    }
   }
 
   // --- reaction of real waiter processes -----------------------------------------------------
@@ -313,25 +286,28 @@ public final class GateWaitBenchmark {
 
   // --- helpers -------------------------------------------------------------------------------
 
-  private List<Long> resumeAndTime(String job, List<LineStream> streams, List<WaiterRun> waiters)
+  private Outcome resumeAndTime(String job, ClientsProcess streams, List<WaiterRun> waiters)
       throws Exception {
     try (SuccessSeen success = new SuccessSeen(admin, shop, job)) {
       resume(job);
-      awaitAnswered(streams);
+      List<Long> answeredAt = streams.awaitAnswers();
+      long seenNanos = success.atNanos.get(60, TimeUnit.SECONDS);
+      long seenMicros = success.atEpochMicros.get();
+      List<Long> processMicros = new ArrayList<>();
       for (WaiterRun waiter : waiters) {
         if (waiter.awaitExit(DEADLINE) != 0) {
           throw new IllegalStateException("waiter failed:\n" + waiter.output());
         }
+        processMicros.add((waiter.exitedAtNanos.get() - seenNanos) / 1000);
         waiter.close();
       }
-      long at = success.atNanos.get(60, TimeUnit.SECONDS);
-      List<Long> micros = new ArrayList<>();
-      for (LineStream stream : streams) {
-        micros.add((stream.answeredAtNanos.get() - at) / 1000);
-        stream.cancel();
+      List<Long> clientMicros = new ArrayList<>();
+      for (long at : answeredAt) {
+        clientMicros.add(at - seenMicros);
       }
-      Collections.sort(micros);
-      return micros;
+      Collections.sort(clientMicros);
+      Collections.sort(processMicros);
+      return new Outcome(clientMicros, processMicros);
     }
   }
 
@@ -343,25 +319,6 @@ public final class GateWaitBenchmark {
         .inNamespace(shop)
         .withName(job)
         .edit(j -> new JobBuilder(j).editSpec().withSuspend(false).endSpec().build());
-  }
-
-  /** Every stream has shown that its waiter is waiting. */
-  private static void awaitReady(List<LineStream> streams) throws Exception {
-    for (LineStream stream : streams) {
-      stream.ready.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-    }
-  }
-
-  private static void awaitAnswered(List<LineStream> streams) throws Exception {
-    for (LineStream stream : streams) {
-      stream.answeredAtNanos.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-    }
-  }
-
-  private static void awaitConnected(List<LineStream> streams) throws Exception {
-    for (LineStream stream : streams) {
-      stream.connected.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
-    }
   }
 
   /** A Role reading Jobs (by name when given), bound to a new ServiceAccount: direct mode. */
@@ -532,95 +489,68 @@ public final class GateWaitBenchmark {
     return new JobBuilder(GateWaitClusterTest.job(name, true, Map.of())).build();
   }
 
-  private static SSLContext trusting(String pem) throws Exception {
-    KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-    store.load(null, null);
-    int i = 0;
-    for (var certificate :
-        CertificateFactory.getInstance("X.509")
-            .generateCertificates(
-                new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
-      store.setCertificateEntry("ca-" + i++, certificate);
-    }
-    TrustManagerFactory trust =
-        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-    trust.init(store);
-    SSLContext context = SSLContext.getInstance("TLS");
-    context.init(null, trust.getTrustManagers(), null);
-    return context;
-  }
+  /** The {@link WaitClients} process of one phase. */
+  private static final class ClientsProcess {
+    private final Process process;
+    private final CompletableFuture<Void> ready = new CompletableFuture<>();
+    private final CompletableFuture<List<Long>> answers = new CompletableFuture<>();
+    private final StringBuffer output = new StringBuffer();
 
-  /** One client's streamed response, read line by line without a thread of its own. */
-  private static final class LineStream implements Flow.Subscriber<String> {
-    final CompletableFuture<Void> connected = new CompletableFuture<>();
-    final CompletableFuture<Void> ready = new CompletableFuture<>();
-    final CompletableFuture<Long> answeredAtNanos = new CompletableFuture<>();
-    private final java.util.function.Predicate<String> isAnswer;
-    private final java.util.function.Predicate<String> isReady;
-    private volatile Flow.Subscription subscription;
-
-    private LineStream(
-        java.util.function.Predicate<String> isAnswer,
-        java.util.function.Predicate<String> isReady) {
-      this.isAnswer = isAnswer;
-      this.isReady = isReady;
-    }
-
-    static LineStream open(
-        HttpClient http,
-        URI uri,
-        String token,
-        java.util.function.Predicate<String> isAnswer,
-        java.util.function.Predicate<String> isReady) {
-      LineStream stream = new LineStream(isAnswer, isReady);
-      http.sendAsync(
-              HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + token).build(),
-              HttpResponse.BodyHandlers.fromLineSubscriber(stream))
-          .whenComplete(
-              (response, error) -> {
-                if (error != null) {
-                  stream.connected.completeExceptionally(error);
-                  stream.ready.completeExceptionally(error);
-                  stream.answeredAtNanos.completeExceptionally(error);
-                } else if (response.statusCode() != 200) {
-                  IllegalStateException failure =
-                      new IllegalStateException("HTTP " + response.statusCode() + " from " + uri);
-                  stream.ready.completeExceptionally(failure);
-                  stream.answeredAtNanos.completeExceptionally(failure);
+    private ClientsProcess(Process process) {
+      this.process = process;
+      Thread reader =
+          new Thread(
+              () -> {
+                try (var lines =
+                    new java.io.BufferedReader(
+                        new java.io.InputStreamReader(
+                            process.getInputStream(), StandardCharsets.UTF_8))) {
+                  String line;
+                  while ((line = lines.readLine()) != null) {
+                    output.append(line).append('\n');
+                    if (line.equals("READY")) {
+                      ready.complete(null);
+                    } else if (line.startsWith("ANSWERS ")) {
+                      List<Long> times = new ArrayList<>();
+                      for (String time : line.substring(8).split(",")) {
+                        times.add(Long.parseLong(time));
+                      }
+                      answers.complete(times);
+                    }
+                  }
+                } catch (java.io.IOException e) {
+                  // the process ended
                 }
-              });
-      return stream;
+                IllegalStateException ended =
+                    new IllegalStateException("the clients process ended:\n" + output);
+                ready.completeExceptionally(ended);
+                answers.completeExceptionally(ended);
+              },
+              "wait-clients-output");
+      reader.setDaemon(true);
+      reader.start();
     }
 
-    @Override
-    public void onSubscribe(Flow.Subscription subscription) {
-      this.subscription = subscription;
-      connected.complete(null);
-      subscription.request(Long.MAX_VALUE);
+    static ClientsProcess start(String... args) throws Exception {
+      List<String> command = new ArrayList<>();
+      command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+      command.add("-Xmx512m");
+      command.add("-cp");
+      command.add(System.getProperty("java.class.path"));
+      command.add(WaitClients.class.getName());
+      command.addAll(List.of(args));
+      return new ClientsProcess(new ProcessBuilder(command).redirectErrorStream(true).start());
     }
 
-    @Override
-    public void onNext(String line) {
-      if (isReady.test(line)) {
-        ready.complete(null);
-      }
-      if (isAnswer.test(line)) {
-        answeredAtNanos.complete(System.nanoTime());
-      }
+    void awaitReady() throws Exception {
+      ready.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
     }
 
-    @Override
-    public void onError(Throwable throwable) {
-      answeredAtNanos.completeExceptionally(throwable);
-    }
-
-    @Override
-    public void onComplete() {}
-
-    void cancel() {
-      Flow.Subscription s = subscription;
-      if (s != null) {
-        s.cancel();
+    List<Long> awaitAnswers() throws Exception {
+      try {
+        return answers.get(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+      } finally {
+        process.destroy();
       }
     }
   }
@@ -628,6 +558,8 @@ public final class GateWaitBenchmark {
   /** When this JVM's own watch first sees the Job succeed. */
   private static final class SuccessSeen implements AutoCloseable {
     final CompletableFuture<Long> atNanos = new CompletableFuture<>();
+    final java.util.concurrent.atomic.AtomicLong atEpochMicros =
+        new java.util.concurrent.atomic.AtomicLong();
     private final Watch watch;
 
     SuccessSeen(KubernetesClient admin, String namespace, String name) {
@@ -649,7 +581,11 @@ public final class GateWaitBenchmark {
                                   c ->
                                       ("Complete".equals(c.getType())
                                               || "SuccessCriteriaMet".equals(c.getType()))
-                                          && "True".equals(c.getStatus()))) {
+                                          && "True".equals(c.getStatus()))
+                          && !atNanos.isDone()) {
+                        atEpochMicros.set(
+                            java.time.temporal.ChronoUnit.MICROS.between(
+                                java.time.Instant.EPOCH, java.time.Instant.now()));
                         atNanos.complete(System.nanoTime());
                       }
                     }

@@ -280,6 +280,10 @@ final class GateWaitScene implements AutoCloseable {
 
   /** A client trusting the gate's CA. */
   HttpClient httpClient() throws Exception {
+    return httpClient(Duration.ofSeconds(5));
+  }
+
+  HttpClient httpClient(Duration connectTimeout) throws Exception {
     KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
     store.load(null, null);
     store.setCertificateEntry(
@@ -295,7 +299,7 @@ final class GateWaitScene implements AutoCloseable {
     return HttpClient.newBuilder()
         .version(HttpClient.Version.HTTP_1_1)
         .sslContext(context)
-        .connectTimeout(Duration.ofSeconds(5))
+        .connectTimeout(connectTimeout)
         .build();
   }
 
