@@ -18,7 +18,6 @@ final class LiveView {
     FAIL("FAIL", Style.RED),
     NOTE("note", Style.YELLOW),
     INFO("", Style.PLAIN),
-    DEPLOYMENT("deploy", Style.PLAIN),
     POD("pod", Style.CYAN),
     JOB("job", Style.MAGENTA),
     WAITER("wait", Style.DIM),
