@@ -36,8 +36,7 @@ class GateSettingsTest {
    * be these names (or rename them in manifests/ and here); then empty this set. The test fails
    * when a name listed here becomes known, as a reminder.
    */
-  static final Set<String> NOT_YET_READ =
-Set.of();
+  static final Set<String> NOT_YET_READ = Set.of();
 
   private static Tools tools;
 

@@ -317,10 +317,12 @@ public record GateConfig(
       fromFlags.put(option, value);
     }
     Settings settings = new Settings(fromFlags, env);
+    int port = settings.port(Option.PORT);
+    int probePort = settings.port(Option.PROBE_PORT);
     TlsMode tlsMode = settings.tlsMode();
     return new GateConfig(
-        settings.port(Option.PORT),
-        settings.port(Option.PROBE_PORT),
+        port,
+        probePort,
         tlsMode,
         tlsMode == TlsMode.FILES ? settings.readableFile(Option.TLS_CERT_FILE) : null,
         tlsMode == TlsMode.FILES ? settings.readableFile(Option.TLS_KEY_FILE) : null,
@@ -455,11 +457,6 @@ public record GateConfig(
     TlsMode tlsMode() throws UsageException {
       String value = raw(Option.TLS_MODE);
       if (value.equals("files")) {
-        if (raw(Option.TLS_CERT_FILE) == null) {
-          throw new UsageException(
-              "no serving certificate: give --tls-cert-file and --tls-key-file (PEM), or"
-                  + " --tls-mode=self-managed to let the gate keep its own CA");
-        }
         return TlsMode.FILES;
       }
       if (value.equals("self-managed")) {
