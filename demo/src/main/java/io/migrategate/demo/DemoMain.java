@@ -2,6 +2,7 @@ package io.migrategate.demo;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.migrategate.cluster.LocalCluster;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -73,9 +74,15 @@ public final class DemoMain {
       view.line(LiveView.Kind.FAIL, null, "demo could not set up: " + e.getMessage());
       run.hintLogs();
       return EXIT_SETUP_FAILED;
+    } catch (KubernetesClientException e) {
+      view.plain("");
+      view.line(
+          LiveView.Kind.FAIL, null, "demo stopped: the Kubernetes API answered " + apiError(e));
+      run.hintLogs();
+      return EXIT_SETUP_FAILED;
     } catch (RuntimeException e) {
       view.plain("");
-      view.line(LiveView.Kind.FAIL, null, "demo could not set up: " + e);
+      view.line(LiveView.Kind.FAIL, null, "demo stopped: " + e);
       run.hintLogs();
       return EXIT_SETUP_FAILED;
     } finally {
@@ -86,6 +93,14 @@ public final class DemoMain {
         // already shutting down: the hook runs finish(), which does its work once
       }
     }
+  }
+
+  /** The API's own message (fabric8's exception text repeats the whole Status object). */
+  private static String apiError(KubernetesClientException e) {
+    if (e.getStatus() != null && e.getStatus().getMessage() != null) {
+      return e.getCode() + ": " + e.getStatus().getMessage();
+    }
+    return e.getMessage();
   }
 
   /** When demo/run started (its clock), so the live view's times continue the script's. */

@@ -45,7 +45,7 @@ record DemoOptions(
         "",
         "Shows migrate-gate gating a real rollout: builds what is missing, starts the local",
         "control plane (local-cluster/up), installs the gate from manifests/overlays/local, runs",
-        "the gate on this host, then plays four releases of a 'shop' Deployment in namespace shop.",
+        "the gate on this host, then plays three releases of a 'shop' Deployment in namespace shop.",
         "",
         "  --keep             leave the control plane and the gate running; prints KUBECONFIG and",
         "                     the kubectl to use",

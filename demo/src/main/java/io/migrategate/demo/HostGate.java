@@ -67,14 +67,6 @@ final class HostGate implements AutoCloseable {
     this.name = options.gateName();
   }
 
-  String namespace() {
-    return name;
-  }
-
-  String webhookConfiguration() {
-    return name;
-  }
-
   Path logFile() {
     return runDir.resolve("gate.log");
   }

@@ -18,7 +18,6 @@ final class LiveView {
     FAIL("FAIL", Style.RED),
     NOTE("note", Style.YELLOW),
     INFO("", Style.PLAIN),
-    DEPLOYMENT("deploy", Style.PLAIN),
     POD("pod", Style.CYAN),
     JOB("job", Style.MAGENTA),
     WAITER("wait", Style.DIM),
@@ -72,7 +71,8 @@ final class LiveView {
     StringBuilder line = new StringBuilder();
     line.append(paint(Style.DIM, String.format(Locale.ROOT, "+%05.1fs", elapsedSeconds())));
     line.append("  ");
-    line.append(paint(kind.style, String.format(Locale.ROOT, "%-6s", kind.tag)));
+    String tag = String.format(Locale.ROOT, "%-6s", kind.tag);
+    line.append(kind.tag.isEmpty() ? tag : paint(kind.style, tag));
     line.append(' ');
     if (subject != null && !subject.isEmpty()) {
       line.append(paint(kind == Kind.WAITER ? Style.CYAN : kind.style, pad(subject, 30)));

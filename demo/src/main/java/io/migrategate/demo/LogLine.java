@@ -17,6 +17,11 @@ final class LogLine {
   private static final Pattern LIBRARY_LINE =
       Pattern.compile("\\S+ (TRACE|DEBUG|INFO|WARN|ERROR) \\S+ - (.*)");
 
+  /** The live view shows the first few fields of a gate line, shortened; the log file has all. */
+  private static final int MAX_FIELDS = 3;
+
+  private static final int MAX_VALUE = 60;
+
   private LogLine() {}
 
   /**
@@ -78,18 +83,30 @@ final class LogLine {
       }
       return line.isBlank() ? Optional.empty() : Optional.of(line);
     }
-    StringBuilder text = new StringBuilder();
     String level = fields.getOrDefault("level", "info");
+    if ("info".equals(level) && fields.containsKey("logger")) {
+      return Optional.empty(); // a component's own progress (cache syncs): the log file has it
+    }
+    StringBuilder text = new StringBuilder();
     if (!"info".equals(level)) {
       text.append(level.toUpperCase(Locale.ROOT)).append(' ');
     }
     text.append(fields.get("msg"));
-    fields.forEach(
-        (key, value) -> {
-          if (!Set.of("msg", "level", "time", "ts").contains(key)) {
-            text.append(' ').append(key).append('=').append(value);
-          }
-        });
+    int shown = 0;
+    for (Map.Entry<String, String> field : fields.entrySet()) {
+      if (Set.of("msg", "level", "time", "ts", "logger").contains(field.getKey())) {
+        continue;
+      }
+      if (shown++ == MAX_FIELDS) {
+        text.append(" ...");
+        break;
+      }
+      String value = field.getValue();
+      if (value.length() > MAX_VALUE) {
+        value = value.substring(0, MAX_VALUE) + "...";
+      }
+      text.append(' ').append(field.getKey()).append('=').append(value);
+    }
     return Optional.of(text.toString());
   }
 

@@ -14,6 +14,8 @@ import io.fabric8.kubernetes.api.model.apps.DeploymentStatus;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.migrategate.jobs.JobVerdict;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -410,19 +412,26 @@ final class ShopScenario {
         .build();
   }
 
+  /**
+   * A release: the Deployment's annotation and its pod template, as one merge patch without a
+   * resourceVersion (the Deployment controller keeps updating the object's status meanwhile).
+   */
   private void updateDeployment(String version) {
+    Deployment next = deployment(version);
+    String patch =
+        "{\"metadata\":{\"annotations\":{\""
+            + JOB_ANNOTATION
+            + "\":\"shop-migrate-"
+            + version
+            + "\"}},\"spec\":{\"template\":"
+            + client.getKubernetesSerialization().asJson(next.getSpec().getTemplate())
+            + "}}";
     client
         .apps()
         .deployments()
         .inNamespace(namespace)
         .withName(APP)
-        .edit(
-            current -> {
-              Deployment next = deployment(version);
-              current.getMetadata().getAnnotations().putAll(next.getMetadata().getAnnotations());
-              current.getSpec().setTemplate(next.getSpec().getTemplate());
-              return current;
-            });
+        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
   }
 
   private void createJob(

@@ -22,17 +22,29 @@ class LogLineTest {
   }
 
   @Test
-  void gateLinesLoseTheirTimestampAndLibraryInfo() {
+  void gateLinesLoseTheirTimestampAndKeepAFewFields() {
     assertEquals(
         Optional.of("started port=8443 namespace=migrate-gate"),
         LogLine.gateSummary(
             "time=2026-11-21T21:38:04.48Z level=info msg=started port=8443"
                 + " namespace=migrate-gate"));
     assertEquals(
-        Optional.of("WARN kubernetes api unreachable api=\"x y\"".replace("\"", "")),
+        Optional.of("WARN kubernetes api unreachable api=x y"),
         LogLine.gateSummary(
             "time=2026-11-21T21:38:04.48Z level=warn msg=\"kubernetes api unreachable\""
                 + " api=\"x y\""));
+    assertEquals(
+        Optional.of("tls ready a=1 b=2 c=3 ..."),
+        LogLine.gateSummary("time=t level=info msg=\"tls ready\" a=1 b=2 c=3 d=4"));
+  }
+
+  @Test
+  void componentProgressStaysInTheLogFile() {
+    assertEquals(
+        Optional.empty(),
+        LogLine.gateSummary(
+            "time=t level=info msg=\"owner cache\" kind=DaemonSet state=synced"
+                + " logger=KubernetesOwnerLookup"));
     assertEquals(
         Optional.empty(),
         LogLine.gateSummary(
@@ -41,5 +53,9 @@ class LogLineTest {
         Optional.of("WARN watch closed"),
         LogLine.gateSummary(
             "2026-11-21T21:38:04.290Z WARN WatcherWebSocketListener - watch closed"));
+    assertEquals(
+        Optional.of("WARN owner cache failing kind=ReplicaSet"),
+        LogLine.gateSummary(
+            "time=t level=warn msg=\"owner cache failing\" kind=ReplicaSet logger=X"));
   }
 }
