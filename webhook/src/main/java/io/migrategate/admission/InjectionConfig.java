@@ -35,7 +35,7 @@ public record InjectionConfig(
    * <p>TODO(lead): placeholders until the waiter's measured footprint is reported.
    */
   public static final WaiterResources DEFAULT_RESOURCES =
-      new WaiterResources("10m", "48Mi", "500m", "96Mi");
+      new WaiterResources("50m", "64Mi", "1", "96Mi");
 
   /** The conventional non-root UID of distroless images. */
   public static final long DEFAULT_RUN_AS_USER = 65532L;
