@@ -52,7 +52,7 @@ final class GateJobSource implements JobSource {
   static final Duration RECONNECT_INITIAL = Duration.ofMillis(100);
   static final Duration RECONNECT_MAX = Duration.ofSeconds(5);
   static final Duration SILENCE_LIMIT = Duration.ofSeconds(45);
-  static final Duration DENIED_GRACE = Duration.ofSeconds(30);
+  static final Duration DENIED_GRACE = ConnectionHealth.DENIED_GRACE;
 
   private final GateEndpoint endpoint;
   private final String revision;
@@ -124,15 +124,20 @@ final class GateJobSource implements JobSource {
     private final List<String> jobs;
     private final Consumer<JobEvent> events;
     private final URI uri;
-    private final Backoff backoff = new Backoff(RECONNECT_INITIAL, RECONNECT_MAX);
-    private boolean outage;
-    private boolean permittedBefore;
-    private long deniedSinceNanos = -1;
+    private final ConnectionHealth health;
 
     Follower(String namespace, List<String> jobs, Consumer<JobEvent> events) {
       this.namespace = namespace;
       this.jobs = List.copyOf(jobs);
       this.events = events;
+      this.health =
+          new ConnectionHealth(
+              events,
+              null,
+              "gate",
+              "the gate denied access",
+              "the token was just rotated or the gate is restarting",
+              new Backoff(RECONNECT_INITIAL, RECONNECT_MAX));
       this.uri = waitUri(endpoint.url(), namespace, jobs, revision);
     }
 
@@ -144,8 +149,8 @@ final class GateJobSource implements JobSource {
           try {
             token = Files.readString(endpoint.tokenFile(), StandardCharsets.UTF_8).trim();
           } catch (IOException e) {
-            lost("cannot read the token " + endpoint.tokenFile() + " (" + brief(e) + ")");
-            Thread.sleep(backoff.next().toMillis());
+            health.lost("cannot read the token " + endpoint.tokenFile() + " (" + brief(e) + ")");
+            health.pause();
             continue;
           }
           HttpURLConnection connection;
@@ -157,8 +162,8 @@ final class GateJobSource implements JobSource {
             if (closed) {
               return;
             }
-            lost("cannot reach the gate at " + endpoint.url() + " (" + brief(e) + ")");
-            Thread.sleep(backoff.next().toMillis());
+            health.lost("cannot reach the gate at " + endpoint.url() + " (" + brief(e) + ")");
+            health.pause();
             continue;
           }
           try {
@@ -168,30 +173,30 @@ final class GateJobSource implements JobSource {
                 return;
               }
               if (end == StreamEnd.LOST) {
-                lost("the connection to the gate broke");
+                health.lost("the connection to the gate broke");
               }
-              Thread.sleep(backoff.next().toMillis());
+              health.pause();
               continue;
             }
             String message = errorMessage(connection.getErrorStream());
             if (status == HttpURLConnection.HTTP_UNAUTHORIZED
                 || status == HttpURLConnection.HTTP_FORBIDDEN) {
-              if (deniedIsFinal(status)) {
+              if (health.deniedIsFinal(status)) {
                 events.accept(new JobEvent.Denied(null, denied(status, message)));
                 return;
               }
             } else {
-              lost("the gate answered HTTP " + status + ": " + message);
+              health.lost("the gate answered HTTP " + status + ": " + message);
             }
           } catch (IOException e) {
             if (closed) {
               return;
             }
-            lost("the connection to the gate broke (" + brief(e) + ")");
+            health.lost("the connection to the gate broke (" + brief(e) + ")");
           } finally {
             connection.disconnect();
           }
-          Thread.sleep(backoff.next().toMillis());
+          health.pause();
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -230,7 +235,7 @@ final class GateJobSource implements JobSource {
           }
           if (first) {
             first = false;
-            restored();
+            health.restored();
           }
           if (handle(JobJson.object(line))) {
             return StreamEnd.VERDICT;
@@ -295,26 +300,6 @@ final class GateJobSource implements JobSource {
       }
     }
 
-    private boolean deniedIsFinal(int status) {
-      if (!permittedBefore) {
-        return true;
-      }
-      long now = System.nanoTime();
-      if (deniedSinceNanos < 0) {
-        deniedSinceNanos = now;
-        events.accept(
-            new JobEvent.Notice(
-                null,
-                "denied_retrying",
-                "the gate denied access (HTTP "
-                    + status
-                    + ") after it worked; retrying for up to "
-                    + DENIED_GRACE.toSeconds()
-                    + " s in case the token was just rotated or the gate is restarting"));
-      }
-      return now - deniedSinceNanos >= DENIED_GRACE.toNanos();
-    }
-
     private String denied(int status, String message) {
       String what =
           status == HttpURLConnection.HTTP_UNAUTHORIZED ? "unauthenticated" : "not permitted";
@@ -332,23 +317,6 @@ final class GateJobSource implements JobSource {
           + (status == HttpURLConnection.HTTP_UNAUTHORIZED
               ? " (token file " + endpoint.tokenFile() + ")"
               : "");
-    }
-
-    private void lost(String why) {
-      if (!outage) {
-        outage = true;
-        events.accept(new JobEvent.Notice(null, "connection_lost", why + "; retrying"));
-      }
-    }
-
-    private void restored() {
-      backoff.reset();
-      permittedBefore = true;
-      deniedSinceNanos = -1;
-      if (outage) {
-        outage = false;
-        events.accept(new JobEvent.Notice(null, "reconnected", "gate reachable again"));
-      }
     }
   }
 

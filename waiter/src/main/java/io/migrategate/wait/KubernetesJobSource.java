@@ -37,7 +37,7 @@ final class KubernetesJobSource implements JobSource {
   static final Duration WATCH_IDLE_GRACE = Duration.ofSeconds(30);
 
   /** How long a 401/403 is retried when access worked before (an API server restarting). */
-  static final Duration DENIED_GRACE = Duration.ofSeconds(30);
+  static final Duration DENIED_GRACE = ConnectionHealth.DENIED_GRACE;
 
   private static final Pattern FORBIDDEN_USER = Pattern.compile("User \"([^\"]+)\" cannot");
 
@@ -81,17 +81,22 @@ final class KubernetesJobSource implements JobSource {
     private final Consumer<JobEvent> events;
     private final String jobPath;
     private final String collectionPath;
-    private final Backoff backoff = new Backoff(RECONNECT_INITIAL, RECONNECT_MAX);
     private final Backoff shortWatches = new Backoff(RECONNECT_INITIAL, RECONNECT_MAX);
     private boolean polling;
-    private boolean outage;
-    private boolean permittedBefore;
-    private long deniedSinceNanos = -1;
+    private final ConnectionHealth health;
 
     Follower(String namespace, String job, Consumer<JobEvent> events) {
       this.namespace = namespace;
       this.job = job;
       this.events = events;
+      this.health =
+          new ConnectionHealth(
+              events,
+              job,
+              "API server",
+              "access denied",
+              "the API server is still starting",
+              new Backoff(RECONNECT_INITIAL, RECONNECT_MAX));
       this.collectionPath = "/apis/batch/v1/namespaces/" + namespace + "/jobs";
       this.jobPath = collectionPath + "/" + job;
     }
@@ -106,8 +111,8 @@ final class KubernetesJobSource implements JobSource {
             }
           } catch (RuntimeException e) {
             // An answer the waiter cannot read (e.g. not JSON): say so once, then start over.
-            lost("unreadable answer from the API server (" + brief(e) + ")");
-            Thread.sleep(backoff.next().toMillis());
+            health.lost("unreadable answer from the API server (" + brief(e) + ")");
+            health.pause();
           }
         }
       } catch (InterruptedException e) {
@@ -124,32 +129,33 @@ final class KubernetesJobSource implements JobSource {
         if (closed) {
           return false;
         }
-        lost("cannot reach the API server (" + brief(e) + ")");
-        Thread.sleep(backoff.next().toMillis());
+        health.lost("cannot reach the API server (" + brief(e) + ")");
+        health.pause();
         return true;
       }
       int status = response.status();
       if (status == HttpURLConnection.HTTP_UNAUTHORIZED
           || status == HttpURLConnection.HTTP_FORBIDDEN) {
-        if (deniedIsFinal(status)) {
+        if (health.deniedIsFinal(status)) {
           events.accept(new JobEvent.Denied(job, deniedMessage("get", status, response.body())));
           return false;
         }
-        Thread.sleep(backoff.next().toMillis());
+        health.pause();
         return true;
       }
       String resourceVersion = null;
       if (status == HttpURLConnection.HTTP_NOT_FOUND) {
-        restored();
+        health.restored();
         events.accept(new JobEvent.Missing(job));
       } else if (status == HttpURLConnection.HTTP_OK) {
-        restored();
+        health.restored();
         Job object = JobJson.job(JobJson.object(response.body()));
         resourceVersion = object.getMetadata().getResourceVersion();
         events.accept(new JobEvent.Observed(job, object));
       } else {
-        lost("the API server answered HTTP " + status + ": " + statusMessage(response.body()));
-        Thread.sleep(backoff.next().toMillis());
+        health.lost(
+            "the API server answered HTTP " + status + ": " + statusMessage(response.body()));
+        health.pause();
         return true;
       }
       if (polling) {
@@ -183,7 +189,7 @@ final class KubernetesJobSource implements JobSource {
                       + POLL_INTERVAL.toSeconds()
                       + " s instead"));
         }
-        case DISCONNECTED -> Thread.sleep(backoff.next().toMillis());
+        case DISCONNECTED -> health.pause();
       }
       return true;
     }
@@ -238,47 +244,8 @@ final class KubernetesJobSource implements JobSource {
         if (closed) {
           return WatchEnd.RELIST;
         }
-        lost("watch connection lost (" + brief(e) + ")");
+        health.lost("watch connection lost (" + brief(e) + ")");
         return WatchEnd.DISCONNECTED;
-      }
-    }
-
-    /** Whether a 401/403 on GET ends the wait now. */
-    private boolean deniedIsFinal(int status) {
-      if (!permittedBefore) {
-        return true;
-      }
-      long now = System.nanoTime();
-      if (deniedSinceNanos < 0) {
-        deniedSinceNanos = now;
-        events.accept(
-            new JobEvent.Notice(
-                job,
-                "denied_retrying",
-                "access denied (HTTP "
-                    + status
-                    + ") after it worked; retrying for up to "
-                    + DENIED_GRACE.toSeconds()
-                    + " s in case the API server is still starting"));
-      }
-      return now - deniedSinceNanos >= DENIED_GRACE.toNanos();
-    }
-
-    /** Reports the first of a run of failures; {@link #restored()} ends the run. */
-    private void lost(String what) {
-      if (!outage) {
-        outage = true;
-        events.accept(new JobEvent.Notice(job, "connection_lost", what + "; retrying"));
-      }
-    }
-
-    private void restored() {
-      backoff.reset();
-      permittedBefore = true;
-      deniedSinceNanos = -1;
-      if (outage) {
-        outage = false;
-        events.accept(new JobEvent.Notice(job, "reconnected", "API server reachable again"));
       }
     }
 
