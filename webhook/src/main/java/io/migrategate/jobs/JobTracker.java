@@ -54,6 +54,10 @@ public final class JobTracker implements SuccessLedger.Listener {
     if (key == null) {
       return;
     }
+    Job current = jobs.get(key);
+    if (current != null && isOlder(compact, current)) {
+      return;
+    }
     jobs.put(key, compact);
     JobVerdict verdict = JobVerdict.of(compact, null);
     if (CompactJobs.isCronJobRun(job)) {
@@ -319,6 +323,24 @@ public final class JobTracker implements SuccessLedger.Listener {
       return Optional.of(Instant.parse(timestamp));
     } catch (DateTimeParseException e) {
       return Optional.empty();
+    }
+  }
+
+  /**
+   * Whether {@code incoming} is an older state of the same Job than {@code current}: the tracker is
+   * fed from the informer's store at sync and from its handler, which may deliver older states
+   * afterwards. resourceVersions are compared as numbers when both are (etcd revisions, as every
+   * API server in practice gives them), else not at all.
+   */
+  private static boolean isOlder(Job incoming, Job current) {
+    if (!Objects.equals(incoming.getMetadata().getUid(), current.getMetadata().getUid())) {
+      return false;
+    }
+    try {
+      return Long.parseLong(incoming.getMetadata().getResourceVersion())
+          < Long.parseLong(current.getMetadata().getResourceVersion());
+    } catch (NumberFormatException e) {
+      return false;
     }
   }
 

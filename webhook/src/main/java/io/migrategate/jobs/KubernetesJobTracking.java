@@ -79,6 +79,10 @@ public final class KubernetesJobTracking implements AutoCloseable {
         .whenComplete(
             (ok, error) -> {
               if (error == null) {
+                // The informer hands its first list to the handler asynchronously: feed the
+                // tracker from the store now, so "synced" means every Job is in it. The handler's
+                // later copies of older states are ignored (JobTracker.upserted).
+                tracking.informer.getStore().list().forEach(tracking.tracker::upserted);
                 LOG.info(
                     "job tracker state=synced jobs={} ledger_entries={}",
                     tracking.tracker.trackedJobs(),

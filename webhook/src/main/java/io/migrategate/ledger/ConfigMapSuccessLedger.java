@@ -140,6 +140,10 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
         .whenComplete(
             (ok, error) -> {
               if (error == null) {
+                // The informer hands its first list to the handler asynchronously: take it in
+                // from the store now, so "loaded" means the entries are in memory (merging is
+                // idempotent, the handler's copy changes nothing).
+                informer.getStore().list().forEach(this::absorb);
                 loaded = true;
                 LOG.info(
                     "success ledger state=loaded namespace={} shards={} entries={}",

@@ -249,10 +249,11 @@ public final class WaitApi {
       if (verdict.isTerminal()) {
         count(verdicts, verdict.outcome().name().toLowerCase(java.util.Locale.ROOT));
         lines.append(verdictLine(verdict, answers)).append('\n');
+        // Unsubscribed before the client can see the end.
+        finish(false);
         if (!response.ended() && !response.closed()) {
           response.end(lines.toString());
         }
-        finish(false);
       } else if (lines.length() > 0 && !response.ended() && !response.closed()) {
         response.write(lines.toString());
       }

@@ -143,6 +143,27 @@ class JobTrackerTest {
   }
 
   @Test
+  void anOlderStateOfTheSameJobDeliveredLateIsIgnored() {
+    // At sync the tracker is fed from the informer's store; the handler may then deliver older
+    // states of the same Job.
+    Job done = withVersion(complete("migrate", "u1", "2026-01-01T09:00:00Z", null), "20");
+    tracker.upserted(done);
+    tracker.upserted(withVersion(running("migrate", "u1", "2026-01-01T09:00:00Z", null), "10"));
+    assertEquals(Phase.SUCCEEDED, tracker.lookup("shop", "migrate", null).phase());
+    // A new run under the name is never "older", whatever its version.
+    tracker.upserted(withVersion(running("migrate", "u2", "2026-01-01T10:00:00Z", null), "5"));
+    assertEquals(Phase.RUNNING, tracker.lookup("shop", "migrate", null).phase());
+  }
+
+  private static Job withVersion(Job job, String resourceVersion) {
+    return new JobBuilder(job)
+        .editMetadata()
+        .withResourceVersion(resourceVersion)
+        .endMetadata()
+        .build();
+  }
+
+  @Test
   void cronJobRunsAreTrackedButNotRecorded() {
     Job run =
         new JobBuilder(complete("report-28930", "u1", "2026-01-01T09:00:00Z", null))
