@@ -13,6 +13,7 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.vertx.core.Context;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -112,6 +113,10 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
     if (cached != null && sameObject(owner, cached)) {
       cacheHits.increment();
       return found(cached);
+    }
+    if (Context.isOnEventLoopThread()) {
+      // The caller answers from the caches on the event loop and retries on a worker otherwise.
+      throw new WouldBlockException("GET " + owner.kind() + " " + namespace + "/" + owner.name());
     }
     apiGets.increment();
     try {

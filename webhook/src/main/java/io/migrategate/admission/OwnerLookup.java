@@ -7,7 +7,12 @@ package io.migrategate.admission;
  */
 public interface OwnerLookup {
 
-  /** Metadata of the object {@code owner} names, in {@code namespace}. */
+  /**
+   * Metadata of the object {@code owner} names, in {@code namespace}.
+   *
+   * @throws WouldBlockException when the answer needs the API server and the caller is on an event
+   *     loop; the caller asks again from a worker thread
+   */
   LookupResult lookup(String namespace, OwnerRef owner);
 
   /** For a gate started without API access: every lookup fails, reviews follow the policy. */

@@ -54,6 +54,8 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
     Reply reply;
     try {
       reply = decide(request);
+    } catch (WouldBlockException e) {
+      throw e;
     } catch (RuntimeException e) {
       LOG.error("internal error reviewing uid={}", uid, e);
       reply = unableToDecide(Reasons.INTERNAL_ERROR, "internal error: " + e, 500);
@@ -71,12 +73,22 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
     if (!"CREATE".equals(request.getOperation())) {
       return Reply.allow(Outcome.SKIPPED, Reasons.NOT_CREATE);
     }
-    JsonNode object = SERIALIZATION.convertValue(request.getObject(), JsonNode.class);
+    JsonNode object = asTree(request.getObject());
     if (object == null || !object.isObject()) {
-      throw new IllegalArgumentException("the pod CREATE request has no object");
+      return Reply.deny(
+          Reasons.MALFORMED_REQUEST,
+          "migrate-gate: the pod CREATE request has no request.object (a JSON object) to review",
+          400);
     }
     PodView pod = new PodView(object);
     String namespace = namespaceOf(request, pod);
+    if (namespace.isEmpty()) {
+      return Reply.deny(
+          Reasons.MALFORMED_REQUEST,
+          "migrate-gate: the pod CREATE request names no namespace (request.namespace and"
+              + " request.object.metadata.namespace are both empty)",
+          400);
+    }
     if (config.isExcluded(namespace)) {
       return Reply.allow(Outcome.SKIPPED, Reasons.EXCLUDED_NAMESPACE);
     }
@@ -228,10 +240,18 @@ public final class PodAdmissionReviewer implements AdmissionReviewer {
     if (isEmpty(namespace)) {
       namespace = pod.metadata().path("namespace").asText("");
     }
-    if (namespace.isEmpty()) {
-      throw new IllegalArgumentException("the pod CREATE request names no namespace");
-    }
     return namespace;
+  }
+
+  /**
+   * The pod as a JSON tree. The gate's endpoint already reads {@code request.object} as a tree;
+   * only callers that built a typed model pay for the conversion.
+   */
+  private static JsonNode asTree(Object object) {
+    if (object == null || object instanceof JsonNode) {
+      return (JsonNode) object;
+    }
+    return SERIALIZATION.convertValue(object, JsonNode.class);
   }
 
   private static boolean isEmpty(String value) {

