@@ -2,6 +2,7 @@ package io.migrategate.manifests;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
 import io.fabric8.kubernetes.api.model.Secret;
@@ -17,6 +18,7 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.migrategate.admission.UngatedPodAuditor;
 import io.migrategate.ledger.ConfigMapSuccessLedger;
 import java.util.ArrayList;
 import java.util.List;
@@ -54,6 +56,7 @@ final class GateOperations {
   private static final String JOB_TRACKER = "job tracker (jobs.KubernetesJobTracking)";
   private static final String LEDGER = "success ledger (ledger.ConfigMapSuccessLedger)";
   private static final String WAIT_API = "wait API (waitapi.KubernetesTokenReviewer)";
+  private static final String AUDIT = "un-gated pod audit (admission.UngatedPodAuditor)";
   private static final String TLS_SECRET = "self-managed TLS (tls.SecretCaStore)";
   private static final String TLS_WEBHOOK = "self-managed TLS (tls.MutatingWebhookCaBundle)";
 
@@ -182,6 +185,43 @@ final class GateOperations {
                             .withAudiences("migrate-gate")
                             .endSpec()
                             .build())));
+
+    // The un-gated pod audit: a paged pod list per namespace with annotated workloads, and one
+    // Warning Event per set of un-gated pods (create only; AlreadyExists means reported).
+    operations.add(
+        new Operation(
+            AUDIT,
+            "list pods of a namespace (paged)",
+            new Permission("", "pods", "list"),
+            gate ->
+                gate.pods()
+                    .inNamespace(appNamespace)
+                    .list(new ListOptionsBuilder().withLimit(500L).build())));
+    operations.add(
+        new Operation(
+            AUDIT,
+            "create a Warning Event on a workload",
+            new Permission("", "events", "create"),
+            gate ->
+                gate.v1()
+                    .events()
+                    .inNamespace(appNamespace)
+                    .resource(
+                        new EventBuilder()
+                            .withNewMetadata()
+                            .withGenerateName("web.migrate-gate-")
+                            .endMetadata()
+                            .withNewInvolvedObject()
+                            .withApiVersion("apps/v1")
+                            .withKind("Deployment")
+                            .withName("web")
+                            .withNamespace(appNamespace)
+                            .endInvolvedObject()
+                            .withType("Warning")
+                            .withReason(UngatedPodAuditor.EVENT_REASON)
+                            .withMessage("RBAC test")
+                            .build())
+                    .create()));
 
     // Self-managed TLS: a name-scoped informer on the CA Secret, a GET before it synced, an update
     // (the manifests pre-create the Secret empty, so no create).

@@ -31,10 +31,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 class GateSettingsTest {
   /**
-   * Self-managed TLS settings the manifests already pass but {@link GateConfig} does not read yet.
-   * TODO(lead): when self-managed TLS is wired into GateConfig (branch selftls), its variables must
-   * be these names (or rename them in manifests/ and here); then empty this set. The test fails
-   * when a name listed here becomes known, as a reminder.
+   * Settings the manifests pass ahead of the gate reading them: none. Kept so that such a
+   * transition stays visible; the test fails when a name listed here becomes known.
    */
   static final Set<String> NOT_YET_READ = Set.of();
 

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
@@ -33,6 +34,7 @@ import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.migrategate.admission.KubernetesOwnerLookup;
 import io.migrategate.admission.LookupResult;
 import io.migrategate.admission.OwnerRef;
+import io.migrategate.admission.UngatedPodAuditor;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
 import io.migrategate.jobs.KubernetesJobTracking;
@@ -121,7 +123,9 @@ class RbacClusterTest {
           .apps()
           .deployments()
           .inNamespace(appNamespace)
-          .resource(ClusterScene.deployment("web", Map.of(), Map.of()))
+          // Annotated on its metadata, in a namespace no webhook entry covers: its pod is un-gated.
+          .resource(
+              ClusterScene.deployment("web", Map.of("migrate.io/job", "web-migrate"), Map.of()))
           .create();
       List<GateOperations.Operation> operations =
           GateOperations.all(
@@ -149,6 +153,7 @@ class RbacClusterTest {
         assertOwnerLookupWorks(scene, gateConfig, appNamespace);
         assertJobTrackingAndLedgerWork(scene, gateConfig, gateNamespace, appNamespace);
         assertTokenReviewWorks(scene, gate, appNamespace);
+        assertUngatedPodAuditWorks(scene, gateConfig, gate, appNamespace);
         Set<Permission> tlsUsed =
             assertSelfManagedTlsWorks(
                 scene, gateConfig, gateNamespace, serviceAccount, caSecret, webhookConfiguration);
@@ -195,6 +200,28 @@ class RbacClusterTest {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  private static void assertUngatedPodAuditWorks(
+      ClusterScene scene, Config gateConfig, KubernetesClient gate, String appNamespace) {
+    LocalCluster.await(
+        "the pod of " + appNamespace + "/web",
+        ClusterScene.WAIT,
+        () -> !scene.podsOf(appNamespace, "web").isEmpty());
+    try (KubernetesOwnerLookup lookup =
+        KubernetesOwnerLookup.start(gateConfig, Duration.ofSeconds(2))) {
+      LocalCluster.await(
+          "owner caches synced with the gate's token", ClusterScene.WAIT, lookup::hasSynced);
+      UngatedPodAuditor auditor =
+          new UngatedPodAuditor(gate, lookup, namespace -> !namespace.equals(appNamespace));
+      assertEquals(1, auditor.auditOnce(), "the un-gated pod of Deployment web is found");
+      List<Event> events =
+          scene.admin.v1().events().inNamespace(appNamespace).list().getItems().stream()
+              .filter(e -> UngatedPodAuditor.EVENT_REASON.equals(e.getReason()))
+              .toList();
+      assertEquals(1, events.size(), "one Warning Event on Deployment web: " + events);
+      assertEquals("web", events.get(0).getInvolvedObject().getName());
+    }
+  }
 
   private static void assertOwnerLookupWorks(
       ClusterScene scene, Config gateConfig, String appNamespace) {

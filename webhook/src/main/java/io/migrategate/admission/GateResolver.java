@@ -69,7 +69,8 @@ final class GateResolver {
               AnnotationValues.revision(annotations.get(GateAnnotations.REVISION)),
               AnnotationValues.timeout(annotations.get(GateAnnotations.TIMEOUT)),
               "pod",
-              AnnotationValues.source(annotations.get(GateAnnotations.SOURCE)));
+              AnnotationValues.source(annotations.get(GateAnnotations.SOURCE)),
+              Optional.empty());
     } catch (InvalidAnnotationException e) {
       return invalid("the pod", e);
     }
@@ -129,7 +130,9 @@ final class GateResolver {
           podSource.isPresent()
               ? podSource
               : AnnotationValues.source(annotations.get(GateAnnotations.SOURCE));
-      return new Resolution.Gate(new WaitSpec(jobs, revision, timeout, source, statusSource));
+      return new Resolution.Gate(
+          new WaitSpec(
+              jobs, revision, timeout, source, statusSource, Optional.of(workload.owner())));
     } catch (InvalidAnnotationException e) {
       return invalid(source, e);
     }
@@ -158,7 +161,7 @@ final class GateResolver {
     LookupResult result = owners.lookup(namespace, owner);
     String described = owner.kind() + " " + namespace + "/" + owner.name();
     if (result instanceof LookupResult.Found found) {
-      return new Walk.Workload(described, found.annotations(), found.ownerReferences());
+      return new Walk.Workload(owner, described, found.annotations(), found.ownerReferences());
     }
     if (result instanceof LookupResult.NotFound) {
       return new Walk.Stop(new Resolution.Skip(Reasons.OWNER_NOT_FOUND));
@@ -179,7 +182,10 @@ final class GateResolver {
   /** One step of the owner walk: a workload's metadata, or a final answer. */
   private sealed interface Walk {
     record Workload(
-        String describe, Map<String, String> annotations, java.util.List<OwnerRef> ownerReferences)
+        OwnerRef owner,
+        String describe,
+        Map<String, String> annotations,
+        java.util.List<OwnerRef> ownerReferences)
         implements Walk {}
 
     record Stop(Resolution resolution) implements Walk {}

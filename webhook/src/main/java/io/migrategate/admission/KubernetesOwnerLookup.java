@@ -18,6 +18,8 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Supplier;
@@ -88,6 +90,23 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
   /** Whether every cache has completed its first list (a readiness signal, not a requirement). */
   public boolean hasSynced() {
     return kinds.values().stream().allMatch(kind -> kind.informer.hasSynced());
+  }
+
+  /**
+   * Namespaces in which a cached workload carries {@code migrate.io/job} on its own metadata: the
+   * only places where a pod can be gated by an annotation it does not carry itself.
+   */
+  public Set<String> namespacesWithAnnotatedWorkloads() {
+    Set<String> namespaces = new TreeSet<>();
+    for (Kind<?> kind : kinds.values()) {
+      for (HasMetadata object : kind.informer.getStore().list()) {
+        Map<String, String> annotations = object.getMetadata().getAnnotations();
+        if (annotations != null && annotations.containsKey(GateAnnotations.JOB)) {
+          namespaces.add(object.getMetadata().getNamespace());
+        }
+      }
+    }
+    return namespaces;
   }
 
   /** Counters since start, for metrics. */

@@ -10,10 +10,12 @@ import java.util.Optional;
  * @param timeout the waiter timeout as written ({@code 10m}), if any
  * @param source where {@code migrate.io/job} was found: {@code pod} or {@code Deployment shop/web}
  * @param statusSource {@code migrate.io/source}, if set: where the waiter reads Job status
+ * @param workload the workload that carries {@code migrate.io/job}, when it is not the pod itself
  */
 record WaitSpec(
     JobReference jobs,
     Optional<String> revision,
     Optional<String> timeout,
     String source,
-    Optional<StatusSource> statusSource) {}
+    Optional<StatusSource> statusSource,
+    Optional<OwnerRef> workload) {}

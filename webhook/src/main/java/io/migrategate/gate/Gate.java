@@ -1,6 +1,7 @@
 package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.admission.InjectionConfig;
 import io.migrategate.tls.SelfManagedTls;
 import io.migrategate.tls.SelfManagedTlsConfig;
 import io.migrategate.tls.ServingNames;
@@ -126,6 +127,14 @@ public final class Gate {
   private void startServing(ReviewerFactory reviewers) throws StartException {
     ServingCertificate certificate = certificates.loadInitial();
     AdmissionReviewer reviewer = reviewers.create(config, kubernetes, certificates::clientTrustPem);
+    if (kubernetes.startedOwnerLookup() != null && !config.auditInterval().isZero()) {
+      // Only a reviewer that reads workloads can miss pods of annotated workloads.
+      metrics.addSection(
+          kubernetes.ungatedPodAuditor(
+                  config.auditInterval(),
+                  InjectionConfig.exclusion(config.namespace(), config.excludedNamespaces()))
+              ::renderMetrics);
+    }
     AdmissionEndpoint endpoint = new AdmissionEndpoint(reviewer, metrics, log);
     WaitApi waitApi =
         new WaitApi(

@@ -50,7 +50,9 @@ public record GateConfig(
     String waitUrl,
     /* null exactly when waitUrl is null. */
     Path waitCaFile,
-    LedgerPolicy ledgerPolicy) {
+    LedgerPolicy ledgerPolicy,
+    /* zero: no audit of un-gated pods. */
+    Duration auditInterval) {
 
   public GateConfig {
     excludedNamespaces = List.copyOf(excludedNamespaces);
@@ -234,7 +236,14 @@ public record GateConfig(
         Integer.toString(LedgerPolicy.DEFAULT_MAX_ENTRIES_PER_NAMESPACE),
         "Most Jobs the success ledger remembers per namespace (1-"
             + LedgerPolicy.MAX_ENTRIES_PER_NAMESPACE
-            + "); the oldest go first.");
+            + "); the oldest go first."),
+    AUDIT_INTERVAL(
+        "--audit-interval",
+        "MIGRATE_GATE_AUDIT_INTERVAL",
+        "5m",
+        "How often the gate looks for pods of workloads annotated on their metadata that started"
+            + " without migrate-wait (fail-open or unlabeled namespaces) and reports them as a"
+            + " Warning Event on the workload; 0s turns the audit off.");
 
     public final String flag;
     public final String env;
@@ -340,7 +349,8 @@ public record GateConfig(
         settings.logFormat(),
         settings.waitUrl(),
         settings.waitCaFile(tlsMode),
-        settings.ledgerPolicy());
+        settings.ledgerPolicy(),
+        settings.duration(Option.AUDIT_INTERVAL));
   }
 
   /** Resolves one option's raw text and turns it into a typed value or a usage error. */

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.migrategate.admission.KubernetesOwnerLookup;
+import io.migrategate.admission.UngatedPodAuditor;
 import io.migrategate.jobs.KubernetesJobTracking;
 import io.migrategate.ledger.LedgerPolicy;
 import io.migrategate.waitapi.CachingTokenReviewer;
@@ -16,6 +17,7 @@ import java.time.Instant;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 
 /**
  * The gate's Kubernetes client, built on first use so that startup never waits for the API, and a
@@ -41,6 +43,7 @@ public final class KubernetesAccess implements AutoCloseable {
   private volatile KubernetesOwnerLookup ownerLookup;
   private volatile KubernetesJobTracking jobTracking;
   private volatile CachingTokenReviewer tokenReviewer;
+  private volatile UngatedPodAuditor auditor;
   private volatile ApiState state =
       new ApiState(ApiState.Status.NOT_CHECKED, Instant.now(), "no check has finished yet");
   private ScheduledExecutorService checks;
@@ -122,6 +125,19 @@ public final class KubernetesAccess implements AutoCloseable {
     return tokenReviewer;
   }
 
+  /**
+   * The audit of un-gated pods, started on first call; needs the owner lookup (its caches say where
+   * annotated workloads are). Closed with this object.
+   */
+  public synchronized UngatedPodAuditor ungatedPodAuditor(
+      Duration interval, Predicate<String> excludedNamespace) {
+    if (auditor == null) {
+      auditor = new UngatedPodAuditor(client(), ownerLookup, excludedNamespace);
+      auditor.start(interval);
+    }
+    return auditor;
+  }
+
   /** The owner lookup if one was started, else null (e.g. a gate serving a test reviewer). */
   public KubernetesOwnerLookup startedOwnerLookup() {
     return ownerLookup;
@@ -189,6 +205,10 @@ public final class KubernetesAccess implements AutoCloseable {
   public void close() {
     if (checks != null) {
       checks.shutdownNow();
+    }
+    UngatedPodAuditor audit = auditor;
+    if (audit != null) {
+      audit.close();
     }
     KubernetesOwnerLookup lookup = ownerLookup;
     if (lookup != null) {
