@@ -22,8 +22,6 @@ import java.util.function.Supplier;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.TrustManagerFactory;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 
@@ -234,20 +232,11 @@ record ApiAccess(URI server, SSLContext sslContext, Supplier<String> bearerToken
 
   private static SSLContext ssl(List<X509Certificate> trusted, KeyManager[] keys) {
     try {
-      TrustManager[] trust = null;
       if (trusted != null) {
-        KeyStore store = KeyStore.getInstance(KeyStore.getDefaultType());
-        store.load(null, null);
-        for (int i = 0; i < trusted.size(); i++) {
-          store.setCertificateEntry("ca-" + i, trusted.get(i));
-        }
-        TrustManagerFactory factory =
-            TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        factory.init(store);
-        trust = factory.getTrustManagers();
+        return OwnTrust.context(trusted, keys);
       }
       SSLContext context = SSLContext.getInstance("TLS");
-      context.init(keys, trust, null);
+      context.init(keys, null, null); // the JDK's CAs: an API server with a public certificate
       return context;
     } catch (GeneralSecurityException | IOException e) {
       throw new AccessException("cannot set up TLS: " + e);

@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.time.Duration;
@@ -26,7 +25,6 @@ import java.util.Map;
 import java.util.function.Consumer;
 import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * Gate mode: asks the gate's wait API about the Jobs instead of the API server, so the pod's
@@ -63,7 +61,7 @@ final class GateJobSource implements JobSource {
   private GateJobSource(GateEndpoint endpoint, String revision, SSLContext tls) {
     this.endpoint = endpoint;
     this.revision = revision;
-    this.sockets = new ClosableSockets(tls.getSocketFactory());
+    this.sockets = ClosableSockets.installedAsDefault(tls.getSocketFactory());
   }
 
   /**
@@ -215,6 +213,7 @@ final class GateJobSource implements JobSource {
       HttpsURLConnection connection =
           (HttpsURLConnection) uri.toURL().openConnection(Proxy.NO_PROXY);
       connection.setSSLSocketFactory(sockets);
+      connection.setHostnameVerifier(OwnTrust.NAME_CHECK_ONLY);
       connection.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
       // No line (the gate sends a heartbeat every 15 s) for this long: the connection is dead.
       connection.setReadTimeout((int) SILENCE_LIMIT.toMillis());
@@ -378,24 +377,15 @@ final class GateJobSource implements JobSource {
       }
     }
     try {
-      KeyStore trusted = KeyStore.getInstance(KeyStore.getDefaultType());
-      trusted.load(null, null);
-      int index = 0;
-      for (Certificate certificate :
-          CertificateFactory.getInstance("X.509")
-              .generateCertificates(new ByteArrayInputStream(pem))) {
-        trusted.setCertificateEntry("gate-ca-" + index++, certificate);
-      }
-      if (index == 0) {
+      List<Certificate> cas =
+          List.copyOf(
+              CertificateFactory.getInstance("X.509")
+                  .generateCertificates(new ByteArrayInputStream(pem)));
+      if (cas.isEmpty()) {
         throw new ApiAccess.AccessException(
             "gate mode: no PEM certificate in " + origin + "; give the CA that signed the gate's");
       }
-      TrustManagerFactory trust =
-          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-      trust.init(trusted);
-      SSLContext context = SSLContext.getInstance("TLS");
-      context.init(null, trust.getTrustManagers(), null);
-      return context;
+      return OwnTrust.context(cas, null);
     } catch (GeneralSecurityException | IOException e) {
       throw new ApiAccess.AccessException(
           "gate mode: cannot read the CA in " + origin + ": " + e.getMessage());

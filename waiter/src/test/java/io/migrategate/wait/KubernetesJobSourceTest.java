@@ -3,6 +3,7 @@ package io.migrategate.wait;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -108,6 +109,27 @@ class KubernetesJobSourceTest {
     stop.countDown();
     server.stop(0);
     handlers.shutdownNow();
+  }
+
+  @Test
+  void theServerMustBeNamedInItsCertificate() throws Exception {
+    // The stub's certificate names IP 127.0.0.1 only; "localhost" reaches the same server.
+    int port = server.getAddress().getPort();
+    answers.add(ok(job("7", "\"active\":1")));
+    KubeApi byAddress =
+        new KubeApi(
+            new ApiAccess(URI.create("https://127.0.0.1:" + port), clientTls, () -> "t", null));
+    assertEquals(200, byAddress.get(JOBS + "/db-migrate").status());
+    byAddress.close();
+
+    KubeApi byOtherName =
+        new KubeApi(
+            new ApiAccess(URI.create("https://localhost:" + port), clientTls, () -> "t", null));
+    IOException refused =
+        assertThrows(IOException.class, () -> byOtherName.get(JOBS + "/db-migrate"));
+    assertTrue(String.valueOf(refused.getMessage()).contains("localhost"), String.valueOf(refused));
+    byOtherName.close();
+    assertEquals(1, requests.size(), "nothing was sent to a server with the wrong name");
   }
 
   @Test
