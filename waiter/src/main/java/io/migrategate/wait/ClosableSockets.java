@@ -6,12 +6,19 @@ import java.net.Socket;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.HttpsURLConnection;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
 /**
  * An SSLSocketFactory that remembers its sockets so that {@link #closeAll()} can cut them. Closing
  * the socket is the one way to end a blocked read on an {@code HttpsURLConnection} without taking
  * the connection's own locks (its {@code disconnect()} waits for the reader).
+ *
+ * <p>The TCP socket under each TLS socket is ours too ({@link #createSocket()} hands out a plain
+ * one, and {@code HttpsURLConnection} layers TLS over it), because closing a TLS socket is not
+ * enough: JDK 17's {@code SSLSocket.close()} may wait for the read lock of a thread blocked in a
+ * read, up to that read's timeout (minutes, for a watch). Closing the TCP socket first makes the
+ * blocked read fail at once.
  */
 final class ClosableSockets extends SSLSocketFactory {
   private final SSLSocketFactory delegate;
@@ -34,12 +41,11 @@ final class ClosableSockets extends SSLSocketFactory {
     this.delegate = delegate;
   }
 
-  /** Closes every socket made so far and any made from now on. */
+  /** Closes every socket made so far and any made from now on: TCP first, then TLS. */
   void closeAll() {
     closed = true;
-    for (Socket socket : sockets) {
-      closeQuietly(socket);
-    }
+    sockets.stream().filter(s -> !(s instanceof SSLSocket)).forEach(ClosableSockets::closeQuietly);
+    sockets.forEach(ClosableSockets::closeQuietly);
     sockets.clear();
   }
 
@@ -77,9 +83,10 @@ final class ClosableSockets extends SSLSocketFactory {
     return track(delegate.createSocket(socket, host, port, autoClose));
   }
 
+  /** Unconnected and plain: the caller connects it and asks for TLS over it (see above). */
   @Override
   public Socket createSocket() throws IOException {
-    return track(delegate.createSocket());
+    return track(new Socket());
   }
 
   @Override

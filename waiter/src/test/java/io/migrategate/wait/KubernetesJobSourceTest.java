@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpExchange;
@@ -109,6 +110,18 @@ class KubernetesJobSourceTest {
     stop.countDown();
     server.stop(0);
     handlers.shutdownNow();
+  }
+
+  @Test
+  void closingCutsAWatchBlockedInARead() throws Exception {
+    answers.add(ok(job("7", "\"active\":1")));
+    answers.add(holdingWatch());
+    source.follow("shop", "db-migrate", events::add);
+    assertEquals("7", observed().getMetadata().getResourceVersion());
+    LocalCluster.await("the watch request", WAIT, () -> requests.size() >= 2);
+    // The server holds the watch open without a byte: the follower blocks in a TLS read whose
+    // timeout is minutes away. The waiter closes its sources right before it exits.
+    assertTimeoutPreemptively(Duration.ofSeconds(5), source::close);
   }
 
   @Test
