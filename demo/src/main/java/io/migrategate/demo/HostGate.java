@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.api.model.authentication.TokenRequest;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.migrategate.cluster.TokenKubeconfig;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
@@ -20,7 +21,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -334,45 +334,8 @@ final class HostGate implements AutoCloseable {
             .getStatus()
             .getToken();
     Config config = admin.getConfiguration();
-    String server = config.getMasterUrl().replaceAll("/$", "");
-    String caData = caData(config);
-    String kubeconfig =
-        String.join(
-            "\n",
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            "- name: local",
-            "  cluster:",
-            "    server: " + server,
-            "    certificate-authority-data: " + caData,
-            "users:",
-            "- name: " + name,
-            "  user:",
-            "    token: " + token,
-            "contexts:",
-            "- name: " + name,
-            "  context:",
-            "    cluster: local",
-            "    user: " + name,
-            "    namespace: " + name,
-            "current-context: " + name,
-            "");
-    Path file = runDir.resolve("gate.kubeconfig");
-    writePrivate(file, kubeconfig);
-    return file;
-  }
-
-  static String caData(Config config) {
-    if (config.getCaCertData() != null && !config.getCaCertData().isBlank()) {
-      return config.getCaCertData();
-    }
-    try {
-      return Base64.getEncoder()
-          .encodeToString(Files.readAllBytes(Path.of(config.getCaCertFile())));
-    } catch (IOException | RuntimeException e) {
-      throw new SetupException("cannot read the API server's CA from the admin kubeconfig", e);
-    }
+    return TokenKubeconfig.write(
+        runDir.resolve("gate.kubeconfig"), config, config.getMasterUrl(), name, token, name);
   }
 
   private void awaitReady(int probePort) {

@@ -10,10 +10,10 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
+import io.migrategate.cluster.TokenKubeconfig;
 import io.migrategate.tls.CaBundle;
 import io.migrategate.tls.Pem;
 import java.io.Closeable;
@@ -29,7 +29,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.X509Certificate;
@@ -106,8 +105,22 @@ class GateProcessesClusterTest {
       try {
         // 1. Two gates at the same instant: the second starts before the first can be ready, and
         // the start line lets their first API calls (reading the empty CA Secret) go together.
-        Path kubeconfigA = kubeconfig(scene, runDir, "gate-a", startLine.url(0), token);
-        Path kubeconfigB = kubeconfig(scene, runDir, "gate-b", startLine.url(1), token);
+        Path kubeconfigA =
+            TokenKubeconfig.write(
+                runDir.resolve("gate-a.kubeconfig"),
+                scene.admin.getConfiguration(),
+                startLine.url(0),
+                "gate",
+                token,
+                null);
+        Path kubeconfigB =
+            TokenKubeconfig.write(
+                runDir.resolve("gate-b.kubeconfig"),
+                scene.admin.getConfiguration(),
+                startLine.url(1),
+                "gate",
+                token,
+                null);
         GateProcess a = GateProcess.start("gate-a", launch, kubeconfigA, webhookPort, runDir);
         processes.add(a);
         GateProcess b =
@@ -147,12 +160,13 @@ class GateProcessesClusterTest {
         a.stop();
         b.stop();
         Path direct =
-            kubeconfig(
-                scene,
-                runDir,
-                "gate-a-restarted",
+            TokenKubeconfig.write(
+                runDir.resolve("gate-a-restarted.kubeconfig"),
+                scene.admin.getConfiguration(),
                 scene.admin.getConfiguration().getMasterUrl(),
-                token);
+                "gate",
+                token,
+                null);
         GateProcess restarted =
             GateProcess.start("gate-a-restarted", launch, direct, webhookPort, runDir);
         processes.add(restarted);
@@ -381,45 +395,6 @@ class GateProcessesClusterTest {
             new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec().build())
         .getStatus()
         .getToken();
-  }
-
-  /** A kubeconfig with the gate's token for the API server at {@code server}, owner-only. */
-  private static Path kubeconfig(
-      ClusterScene scene, Path runDir, String gate, String server, String token)
-      throws IOException {
-    Config admin = scene.admin.getConfiguration();
-    String caData =
-        admin.getCaCertData() != null && !admin.getCaCertData().isBlank()
-            ? admin.getCaCertData()
-            : Base64.getEncoder()
-                .encodeToString(Files.readAllBytes(Path.of(admin.getCaCertFile())));
-    String kubeconfig =
-        String.join(
-            "\n",
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            "- name: local",
-            "  cluster:",
-            "    server: " + server.replaceAll("/$", ""),
-            "    certificate-authority-data: " + caData,
-            "users:",
-            "- name: gate",
-            "  user:",
-            "    token: " + token,
-            "contexts:",
-            "- name: gate",
-            "  context:",
-            "    cluster: local",
-            "    user: gate",
-            "current-context: gate",
-            "");
-    Path file = runDir.resolve(gate + ".kubeconfig");
-    Files.deleteIfExists(file);
-    Files.createFile(
-        file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(file, kubeconfig);
-    return file;
   }
 
   /** What every gate process of the test shares: the installed objects and the identity. */

@@ -5,14 +5,11 @@ import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.migrategate.cluster.LocalCluster;
+import io.migrategate.cluster.TokenKubeconfig;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Base64;
 import java.util.List;
 
 /**
@@ -86,35 +83,12 @@ final class ServiceAccounts {
                     .build())
             .getStatus()
             .getToken();
-    Config adminConfig = admin.getConfiguration();
-    String caData = adminConfig.getCaCertData();
-    if (caData == null) {
-      caData =
-          Base64.getEncoder()
-              .encodeToString(Files.readAllBytes(Path.of(adminConfig.getCaCertFile())));
-    }
-    Path kubeconfig = dir.resolve(ns + "-" + name + ".kubeconfig");
-    Files.writeString(
-        kubeconfig,
-        String.join(
-            "\n",
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            "- name: local",
-            "  cluster:",
-            "    server: " + cluster.apiServerUrl(),
-            "    certificate-authority-data: " + caData,
-            "users:",
-            "- name: " + name,
-            "  user:",
-            "    token: " + token,
-            "contexts:",
-            "- name: local",
-            "  context: {cluster: local, user: " + name + ", namespace: " + ns + "}",
-            "current-context: local",
-            ""),
-        StandardCharsets.UTF_8);
-    return kubeconfig;
+    return TokenKubeconfig.write(
+        dir.resolve(ns + "-" + name + ".kubeconfig"),
+        admin.getConfiguration(),
+        cluster.apiServerUrl(),
+        name,
+        token,
+        ns);
   }
 }

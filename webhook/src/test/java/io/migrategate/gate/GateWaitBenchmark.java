@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.Watch;
 import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.migrategate.cluster.LocalCluster;
+import io.migrategate.cluster.TokenKubeconfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -408,31 +409,14 @@ public final class GateWaitBenchmark {
         .create();
   }
 
-  private Path directKubeconfig(String serviceAccount, String token) throws Exception {
-    String kubeconfig =
-        String.join(
-            "\n",
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            "- name: local",
-            "  cluster:",
-            "    server: " + scene.cluster.apiServerUrl(),
-            "    certificate-authority-data: "
-                + Base64.getEncoder()
-                    .encodeToString(clusterCaPem().getBytes(StandardCharsets.US_ASCII)),
-            "users:",
-            "- name: " + serviceAccount,
-            "  user:",
-            "    token: " + token,
-            "contexts:",
-            "- name: direct",
-            "  context:",
-            "    cluster: local",
-            "    user: " + serviceAccount,
-            "current-context: direct",
-            "");
-    return Files.writeString(scene.dir.resolve(serviceAccount + ".kubeconfig"), kubeconfig);
+  private Path directKubeconfig(String serviceAccount, String token) {
+    return TokenKubeconfig.write(
+        scene.dir.resolve(serviceAccount + ".kubeconfig"),
+        admin.getConfiguration(),
+        scene.cluster.apiServerUrl(),
+        serviceAccount,
+        token,
+        null);
   }
 
   private String clusterCaPem() throws Exception {

@@ -9,9 +9,9 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
-import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.migrategate.cluster.LocalCluster;
+import io.migrategate.cluster.TokenKubeconfig;
 import io.migrategate.tls.CaBundle;
 import io.migrategate.tls.CertificateAuthority;
 import io.migrategate.tls.IssuedCertificate;
@@ -29,7 +29,6 @@ import java.nio.file.Path;
 import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import javax.net.ssl.SSLContext;
@@ -339,36 +338,14 @@ final class GateWaitScene implements AutoCloseable {
         .create();
   }
 
-  private Path kubeconfigFor(String namespace, String serviceAccount) throws IOException {
-    Config adminConfig = admin.getConfiguration();
-    String caData = adminConfig.getCaCertData();
-    if (caData == null) {
-      caData =
-          Base64.getEncoder()
-              .encodeToString(Files.readAllBytes(Path.of(adminConfig.getCaCertFile())));
-    }
-    String kubeconfig =
-        String.join(
-            "\n",
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            "- name: local",
-            "  cluster:",
-            "    server: " + cluster.apiServerUrl(),
-            "    certificate-authority-data: " + caData,
-            "users:",
-            "- name: " + serviceAccount,
-            "  user:",
-            "    token: " + token(namespace, serviceAccount, null),
-            "contexts:",
-            "- name: gate",
-            "  context:",
-            "    cluster: local",
-            "    user: " + serviceAccount,
-            "current-context: gate",
-            "");
-    return Files.writeString(dir.resolve("gate.kubeconfig"), kubeconfig);
+  private Path kubeconfigFor(String namespace, String serviceAccount) {
+    return TokenKubeconfig.write(
+        dir.resolve("gate.kubeconfig"),
+        admin.getConfiguration(),
+        cluster.apiServerUrl(),
+        serviceAccount,
+        token(namespace, serviceAccount, null),
+        null);
   }
 
   private static io.fabric8.kubernetes.api.model.ServiceAccount serviceAccount(String name) {
