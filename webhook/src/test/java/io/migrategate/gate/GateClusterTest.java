@@ -150,6 +150,15 @@ class GateClusterTest {
 
   private static Deployment deployment(
       String name, Map<String, String> deploymentAnnotations, Map<String, String> podAnnotations) {
+    return deployment(namespace, name, deploymentAnnotations, podAnnotations);
+  }
+
+  /** One replica of a plain app, annotated on the Deployment and/or its pod template. */
+  static Deployment deployment(
+      String namespace,
+      String name,
+      Map<String, String> deploymentAnnotations,
+      Map<String, String> podAnnotations) {
     return new DeploymentBuilder()
         .withNewMetadata()
         .withName(name)

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
-import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.migrategate.admission.UngatedPodAuditor;
 import io.migrategate.cluster.LocalCluster;
@@ -33,11 +31,15 @@ class UngatedPodAuditClusterTest {
     KubernetesClient client = cluster.client();
     String namespace = cluster.createNamespace("ungated", Map.of());
     client
-        .resource(deployment(namespace, "web", Map.of("migrate.io/job", "web-migrate"), Map.of()))
+        .resource(
+            GateClusterTest.deployment(
+                namespace, "web", Map.of("migrate.io/job", "web-migrate"), Map.of()))
         .create();
-    client.resource(deployment(namespace, "plain", Map.of(), Map.of())).create();
+    client.resource(GateClusterTest.deployment(namespace, "plain", Map.of(), Map.of())).create();
     client
-        .resource(deployment(namespace, "on-template", Map.of(), Map.of("migrate.io/job", "other")))
+        .resource(
+            GateClusterTest.deployment(
+                namespace, "on-template", Map.of(), Map.of("migrate.io/job", "other")))
         .create();
     awaitPods(client, namespace, "web", 1);
     awaitPods(client, namespace, "plain", 1);
@@ -135,37 +137,5 @@ class UngatedPodAuditClusterTest {
         count + " pod(s) of " + namespace + "/" + app,
         DEADLINE,
         () -> pods(client, namespace, app).size() == count);
-  }
-
-  private static Deployment deployment(
-      String namespace,
-      String name,
-      Map<String, String> deploymentAnnotations,
-      Map<String, String> podAnnotations) {
-    return new DeploymentBuilder()
-        .withNewMetadata()
-        .withName(name)
-        .withNamespace(namespace)
-        .withAnnotations(deploymentAnnotations)
-        .endMetadata()
-        .withNewSpec()
-        .withReplicas(1)
-        .withNewSelector()
-        .addToMatchLabels("app", name)
-        .endSelector()
-        .withNewTemplate()
-        .withNewMetadata()
-        .addToLabels("app", name)
-        .withAnnotations(podAnnotations)
-        .endMetadata()
-        .withNewSpec()
-        .addNewContainer()
-        .withName("app")
-        .withImage("registry.example/app:1")
-        .endContainer()
-        .endSpec()
-        .endTemplate()
-        .endSpec()
-        .build();
   }
 }
