@@ -33,7 +33,8 @@ public record InjectionConfig(
 
   /**
    * Requests and limits sized to the measured waiter (docs/benchmarks/waiter.md: peak RSS 55-58
-   * MiB, a 0.45 s CPU burst at start, then an idle watch). The one place these numbers live.
+   * MiB, a CPU burst of about 0.4 s at start, then an idle watch). The one place these numbers
+   * live.
    */
   public static final WaiterResources DEFAULT_RESOURCES =
       new WaiterResources("50m", "64Mi", "1", "96Mi");
