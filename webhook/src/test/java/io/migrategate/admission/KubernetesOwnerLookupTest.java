@@ -21,6 +21,11 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 
+/**
+ * Direct GETs and failure modes against fabric8's mock server. Answers from the informer caches are
+ * tested against the real API server ({@code KubernetesOwnerLookupClusterTest}): the mock server
+ * cannot always close the informers' held watch connections at teardown.
+ */
 class KubernetesOwnerLookupTest {
   private static final Duration TIMEOUT = Duration.ofSeconds(2);
 
@@ -69,41 +74,6 @@ class KubernetesOwnerLookupTest {
         throw new AssertionError("timed out waiting for " + what);
       }
       Thread.sleep(20);
-    }
-  }
-
-  @Nested
-  @EnableKubernetesMockClient(crud = true)
-  class FromCache {
-    KubernetesClient client;
-
-    @Test
-    void answersFromTheCacheKeepingOnlyGateAnnotations() throws Exception {
-      // The API server (here the mock) assigns the uid.
-      String uid = client.resource(replicaSet("web-1", "uid-1")).create().getMetadata().getUid();
-      try (KubernetesOwnerLookup lookup =
-          KubernetesOwnerLookup.start(client.getConfiguration(), TIMEOUT)) {
-        await("owner caches synced", Duration.ofSeconds(10), lookup::hasSynced);
-        LookupResult result =
-            lookup.lookup("shop", new OwnerRef("apps/v1", "ReplicaSet", "web-1", uid, true));
-        LookupResult.Found found = assertInstanceOf(LookupResult.Found.class, result);
-        assertEquals(Map.of("migrate.io/job", "migrate"), found.annotations());
-        assertEquals("Deployment/web", found.ownerReferences().get(0).toString());
-        assertTrue(found.ownerReferences().get(0).controller());
-        assertEquals(new KubernetesOwnerLookup.Stats(1, 0, 0), lookup.stats());
-      }
-    }
-
-    @Test
-    void anObjectThatReusesTheNameIsNotTheOwner() throws Exception {
-      client.resource(replicaSet("web-2", "uid-new")).create();
-      try (KubernetesOwnerLookup lookup =
-          KubernetesOwnerLookup.start(client.getConfiguration(), TIMEOUT)) {
-        await("owner caches synced", Duration.ofSeconds(10), lookup::hasSynced);
-        LookupResult result =
-            lookup.lookup("shop", new OwnerRef("apps/v1", "ReplicaSet", "web-2", "uid-old", true));
-        assertInstanceOf(LookupResult.NotFound.class, result);
-      }
     }
   }
 
