@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -73,39 +74,22 @@ class KubernetesOwnerLookupClusterTest {
     }
   }
 
+  /** The mock test's ReplicaSet, in {@code namespace}, owned by an existing object. */
   private static ReplicaSet replicaSet(String namespace, String name, String ownerUid) {
-    return new ReplicaSetBuilder()
-        .withNewMetadata()
-        .withName(name)
+    return new ReplicaSetBuilder(KubernetesOwnerLookupTest.replicaSet(name, null))
+        .editMetadata()
         .withNamespace(namespace)
-        .withAnnotations(
-            Map.of(
-                "migrate.io/job", "migrate",
-                "kubectl.kubernetes.io/last-applied-configuration", "{\"huge\":true}"))
-        .addNewOwnerReference()
-        .withApiVersion("v1")
-        .withKind("ConfigMap")
-        .withName("web")
-        .withUid(ownerUid)
-        .withController(true)
-        .endOwnerReference()
+        .withOwnerReferences(
+            new OwnerReferenceBuilder()
+                .withApiVersion("v1")
+                .withKind("ConfigMap")
+                .withName("web")
+                .withUid(ownerUid)
+                .withController(true)
+                .build())
         .endMetadata()
-        .withNewSpec()
+        .editSpec()
         .withReplicas(0)
-        .withNewSelector()
-        .addToMatchLabels("app", name)
-        .endSelector()
-        .withNewTemplate()
-        .withNewMetadata()
-        .addToLabels("app", name)
-        .endMetadata()
-        .withNewSpec()
-        .addNewContainer()
-        .withName("app")
-        .withImage("web:1")
-        .endContainer()
-        .endSpec()
-        .endTemplate()
         .endSpec()
         .build();
   }
