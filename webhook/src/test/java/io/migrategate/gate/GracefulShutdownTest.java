@@ -19,14 +19,15 @@ import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** SIGTERM to a gate in its own JVM while reviews are in flight. */
 class GracefulShutdownTest {
   private static final String UID = "5e3b8f2a-9c41-4c7e-8d2b-6a1f0e9d7c35";
 
   @Test
-  void sigtermTurnsNotReadyFinishesInFlightReviewsAndExitsZero() throws Exception {
-    Path directory = Files.createTempDirectory("migrate-gate-shutdown");
+  void sigtermTurnsNotReadyFinishesInFlightReviewsAndExitsZero(@TempDir Path directory)
+      throws Exception {
     TestPki pki = TestPki.create();
     SecretVolume secret = new SecretVolume(directory.resolve("tls"));
     secret.publish(pki.issue(Duration.ofHours(1)));
