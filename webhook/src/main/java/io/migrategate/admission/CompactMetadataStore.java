@@ -84,7 +84,7 @@ final class CompactMetadataStore<T extends HasMetadata> implements ItemStore<T> 
           .getAnnotations()
           .forEach(
               (key, value) -> {
-                if (key.startsWith(GateAnnotations.PREFIX)) {
+                if (GateAnnotations.keptOnOwners(key)) {
                   gateAnnotations.put(key, value);
                 }
               });

@@ -5,6 +5,17 @@ public final class GateAnnotations {
   /** Prefix of every gate annotation; the owner cache keeps only these. */
   public static final String PREFIX = "migrate.io/";
 
+  /**
+   * Set by the Deployment controller on a Deployment and on each of its ReplicaSets: a ReplicaSet
+   * with a higher revision than the cached Deployment proves that cache entry stale.
+   */
+  public static final String DEPLOYMENT_REVISION = "deployment.kubernetes.io/revision";
+
+  /** The annotations an owner lookup keeps of a workload: the gate's own and the revision. */
+  public static boolean keptOnOwners(String key) {
+    return key.startsWith(PREFIX) || key.equals(DEPLOYMENT_REVISION);
+  }
+
   /** Job name or comma-separated list of Job names to wait for. */
   public static final String JOB = "migrate.io/job";
 

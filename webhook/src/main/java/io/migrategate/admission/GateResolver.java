@@ -23,7 +23,10 @@ import java.util.Optional;
  *
  * <p>For a Deployment's pod the Deployment itself is read, not only its ReplicaSet: the Deployment
  * controller copies the Deployment's annotations onto the ReplicaSet but never removes them there,
- * so an annotation deleted from the Deployment would live on in the ReplicaSet.
+ * so an annotation deleted from the Deployment would live on in the ReplicaSet. A cached Deployment
+ * whose {@code deployment.kubernetes.io/revision} is older than the pod's ReplicaSet's is stale (a
+ * release that changed {@code migrate.io/job} and the template together, its first pods faster than
+ * the watch): it is read again directly.
  */
 final class GateResolver {
   private final OwnerLookup owners;
@@ -147,7 +150,16 @@ final class GateResolver {
       Optional<OwnerRef> deployment =
           OwnerRefs.controller(found.ownerReferences())
               .filter(owner -> owner.is("apps", "Deployment"));
-      return deployment.isPresent() ? lookup(namespace, deployment.get()) : found;
+      if (deployment.isEmpty()) {
+        return found;
+      }
+      Walk owner = lookup(namespace, deployment.get());
+      if (owner instanceof Walk.Workload cached && olderThan(cached, found)) {
+        // The pod's ReplicaSet comes from a newer rollout than the cached Deployment: the
+        // annotation may just have changed with that rollout (a new migrate.io/job per release).
+        return walk(namespace, deployment.get(), owners.lookupFresh(namespace, deployment.get()));
+      }
+      return owner;
     }
     if (controller.is("apps", "StatefulSet") || controller.is("apps", "DaemonSet")) {
       return lookup(namespace, controller);
@@ -157,8 +169,26 @@ final class GateResolver {
     return new Walk.Stop(new Resolution.Skip(Reasons.NO_ANNOTATION));
   }
 
+  /** Whether a Deployment's revision is older than its ReplicaSet's (a stale cache entry). */
+  private static boolean olderThan(Walk.Workload deployment, Walk.Workload replicaSet) {
+    long replicaSetRevision = revision(replicaSet);
+    return replicaSetRevision > 0 && revision(deployment) < replicaSetRevision;
+  }
+
+  private static long revision(Walk.Workload workload) {
+    try {
+      return Long.parseLong(
+          workload.annotations().getOrDefault(GateAnnotations.DEPLOYMENT_REVISION, "0"));
+    } catch (NumberFormatException e) {
+      return 0;
+    }
+  }
+
   private Walk lookup(String namespace, OwnerRef owner) {
-    LookupResult result = owners.lookup(namespace, owner);
+    return walk(namespace, owner, owners.lookup(namespace, owner));
+  }
+
+  private static Walk walk(String namespace, OwnerRef owner, LookupResult result) {
     String described = owner.kind() + " " + namespace + "/" + owner.name();
     if (result instanceof LookupResult.Found found) {
       return new Walk.Workload(owner, described, found.annotations(), found.ownerReferences());

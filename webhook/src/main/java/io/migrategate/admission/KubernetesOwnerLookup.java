@@ -133,6 +133,19 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
       cacheHits.increment();
       return found(cached);
     }
+    return get(kind, namespace, owner);
+  }
+
+  @Override
+  public LookupResult lookupFresh(String namespace, OwnerRef owner) {
+    Kind<?> kind = kinds.get(owner.group() + "/" + owner.kind());
+    if (kind == null) {
+      return new LookupResult.Failed("the gate does not read " + owner.kind() + " objects");
+    }
+    return get(kind, namespace, owner);
+  }
+
+  private LookupResult get(Kind<?> kind, String namespace, OwnerRef owner) {
     if (Context.isOnEventLoopThread()) {
       // The caller answers from the caches on the event loop and retries on a worker otherwise.
       throw new WouldBlockException("GET " + owner.kind() + " " + namespace + "/" + owner.name());
@@ -171,7 +184,7 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
     if (metadata.getAnnotations() != null) {
       // Only the gate's own: the same answer whether it came from the compact cache or a GET.
       metadata.getAnnotations().entrySet().stream()
-          .filter(e -> e.getKey().startsWith(GateAnnotations.PREFIX))
+          .filter(e -> GateAnnotations.keptOnOwners(e.getKey()))
           .forEach(e -> annotations.put(e.getKey(), e.getValue()));
     }
     List<OwnerRef> owners =

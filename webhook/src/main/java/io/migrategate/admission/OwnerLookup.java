@@ -15,6 +15,15 @@ public interface OwnerLookup {
    */
   LookupResult lookup(String namespace, OwnerRef owner);
 
+  /**
+   * As {@link #lookup}, but never from a cache: for when a cached answer is known to be stale.
+   *
+   * @throws WouldBlockException as {@link #lookup}
+   */
+  default LookupResult lookupFresh(String namespace, OwnerRef owner) {
+    return lookup(namespace, owner);
+  }
+
   /** For a gate started without API access: every lookup fails, reviews follow the policy. */
   static OwnerLookup unavailable(String why) {
     return (namespace, owner) -> new LookupResult.Failed(why);

@@ -12,7 +12,8 @@ import java.util.Map;
 
 /**
  * Owner lookups answered from a case's {@code owners.json}: {@code "Kind/name"} → {@code
- * {annotations, ownerReferences}}, {@code {"notFound": true}} or {@code {"failed": "cause"}}. A
+ * {annotations, ownerReferences}}, {@code {"notFound": true}} or {@code {"failed": "cause"}}; a
+ * {@code "fresh Kind/name"} entry is what a direct GET returns when the cached one differs. A
  * lookup of an owner not listed is recorded as unexpected and fails.
  */
 final class FakeOwnerLookup implements OwnerLookup {
@@ -33,7 +34,17 @@ final class FakeOwnerLookup implements OwnerLookup {
 
   @Override
   public synchronized LookupResult lookup(String namespace, OwnerRef owner) {
+    return answer(namespace, owner.kind() + "/" + owner.name());
+  }
+
+  /** What a direct GET says: the {@code "fresh Kind/name"} entry when there is one. */
+  @Override
+  public synchronized LookupResult lookupFresh(String namespace, OwnerRef owner) {
     String key = owner.kind() + "/" + owner.name();
+    return answer(namespace, owners.has("fresh " + key) ? "fresh " + key : key);
+  }
+
+  private LookupResult answer(String namespace, String key) {
     calls.add(namespace + "/" + key);
     JsonNode entry = owners.get(key);
     if (entry == null) {
