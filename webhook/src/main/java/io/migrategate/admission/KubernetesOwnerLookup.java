@@ -123,29 +123,27 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
 
   @Override
   public LookupResult lookup(String namespace, OwnerRef owner) {
-    Kind<?> kind = kinds.get(owner.group() + "/" + owner.kind());
-    if (kind == null) {
-      return new LookupResult.Failed("the gate does not read " + owner.kind() + " objects");
-    }
-    HasMetadata cached =
-        kind.informer.getStore().getByKey(Cache.namespaceKeyFunc(namespace, owner.name()));
-    if (cached != null && sameObject(owner, cached)) {
-      cacheHits.increment();
-      return found(cached);
-    }
-    return get(kind, namespace, owner);
+    return lookup(namespace, owner, true);
   }
 
   @Override
   public LookupResult lookupFresh(String namespace, OwnerRef owner) {
+    return lookup(namespace, owner, false);
+  }
+
+  private LookupResult lookup(String namespace, OwnerRef owner, boolean fromCache) {
     Kind<?> kind = kinds.get(owner.group() + "/" + owner.kind());
     if (kind == null) {
       return new LookupResult.Failed("the gate does not read " + owner.kind() + " objects");
     }
-    return get(kind, namespace, owner);
-  }
-
-  private LookupResult get(Kind<?> kind, String namespace, OwnerRef owner) {
+    if (fromCache) {
+      HasMetadata cached =
+          kind.informer.getStore().getByKey(Cache.namespaceKeyFunc(namespace, owner.name()));
+      if (cached != null && sameObject(owner, cached)) {
+        cacheHits.increment();
+        return found(cached);
+      }
+    }
     if (Context.isOnEventLoopThread()) {
       // The caller answers from the caches on the event loop and retries on a worker otherwise.
       throw new WouldBlockException("GET " + owner.kind() + " " + namespace + "/" + owner.name());

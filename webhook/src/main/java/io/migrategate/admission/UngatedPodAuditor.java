@@ -153,6 +153,7 @@ public final class UngatedPodAuditor implements AutoCloseable {
     return found;
   }
 
+  /** The namespace's pods that {@link UngatedPods#unreviewed} leaves as candidates. */
   private List<JsonNode> pods(String namespace) {
     List<JsonNode> pods = new ArrayList<>();
     String next = null;
@@ -163,7 +164,10 @@ public final class UngatedPodAuditor implements AutoCloseable {
               .inNamespace(namespace)
               .list(new ListOptionsBuilder().withLimit(PAGE_SIZE).withContinue(next).build());
       for (Pod pod : page.getItems()) {
-        pods.add(SERIALIZATION.convertValue(pod, JsonNode.class));
+        // Only the candidates become JSON trees: nearly every pod carries the gate's status.
+        if (UngatedPods.unreviewed(pod.getMetadata().getAnnotations())) {
+          pods.add(SERIALIZATION.convertValue(pod, JsonNode.class));
+        }
       }
       next = page.getMetadata() == null ? null : page.getMetadata().getContinue();
     } while (next != null && !next.isEmpty());

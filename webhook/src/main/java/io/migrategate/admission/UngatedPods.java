@@ -103,16 +103,13 @@ final class UngatedPods {
    */
   List<Finding> find(String namespace, List<JsonNode> pods) {
     Map<String, Finding> byWorkload = new LinkedHashMap<>();
-    String lookupFailed = GateAnnotations.statusSkipped(Reasons.OWNER_LOOKUP_FAILED);
     for (JsonNode json : pods) {
       PodView pod = new PodView(json);
-      if (pod.metadata().hasNonNull("deletionTimestamp")) {
+      Map<String, String> annotations = pod.annotations();
+      if (pod.metadata().hasNonNull("deletionTimestamp") || !unreviewed(annotations)) {
         continue;
       }
-      Optional<String> status = Optional.ofNullable(pod.annotations().get(GateAnnotations.STATUS));
-      if (status.isPresent() && !status.get().equals(lookupFailed)) {
-        continue; // reviewed: injected, or skipped for a reason that is not a gap
-      }
+      Optional<String> status = Optional.ofNullable(annotations.get(GateAnnotations.STATUS));
       if (!(resolver.resolve(namespace, pod) instanceof Resolution.Gate gate)
           || gate.spec().workload().isEmpty()) {
         continue;
@@ -141,6 +138,17 @@ final class UngatedPods {
                     f.jobs(),
                     f.pods().stream().sorted(Comparator.comparing(Pod::name)).toList()))
         .toList();
+  }
+
+  /**
+   * Whether a pod's annotations leave it a candidate: no {@code migrate.io/status} (never
+   * reviewed), or admitted unchecked because the owner could not be read. Every other status was a
+   * decision of the gate.
+   */
+  static boolean unreviewed(Map<String, String> annotations) {
+    String status = annotations == null ? null : annotations.get(GateAnnotations.STATUS);
+    return status == null
+        || status.equals(GateAnnotations.statusSkipped(Reasons.OWNER_LOOKUP_FAILED));
   }
 
   private static String sha256(String text) {
