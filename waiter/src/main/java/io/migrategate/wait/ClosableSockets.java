@@ -41,6 +41,12 @@ final class ClosableSockets extends SSLSocketFactory {
     this.delegate = delegate;
   }
 
+  /** A connection's TLS: sockets from this factory, host names checked as {@link OwnTrust} says. */
+  void configure(HttpsURLConnection connection) {
+    connection.setSSLSocketFactory(this);
+    connection.setHostnameVerifier(OwnTrust.NAME_CHECK_ONLY);
+  }
+
   /** Closes every socket made so far and any made from now on: TCP first, then TLS. */
   void closeAll() {
     closed = true;

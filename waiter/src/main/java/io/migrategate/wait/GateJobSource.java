@@ -212,8 +212,7 @@ final class GateJobSource implements JobSource {
       // In-cluster traffic to the gate's Service: never through an HTTP proxy.
       HttpsURLConnection connection =
           (HttpsURLConnection) uri.toURL().openConnection(Proxy.NO_PROXY);
-      connection.setSSLSocketFactory(sockets);
-      connection.setHostnameVerifier(OwnTrust.NAME_CHECK_ONLY);
+      sockets.configure(connection);
       connection.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
       // No line (the gate sends a heartbeat every 15 s) for this long: the connection is dead.
       connection.setReadTimeout((int) SILENCE_LIMIT.toMillis());

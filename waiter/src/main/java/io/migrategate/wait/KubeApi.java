@@ -108,8 +108,7 @@ final class KubeApi implements Closeable {
     // The API server is reached directly, never through an HTTP proxy.
     HttpsURLConnection connection =
         (HttpsURLConnection) new URL(access.server() + path).openConnection(Proxy.NO_PROXY);
-    connection.setSSLSocketFactory(sockets);
-    connection.setHostnameVerifier(OwnTrust.NAME_CHECK_ONLY);
+    sockets.configure(connection);
     connection.setConnectTimeout((int) CONNECT_TIMEOUT.toMillis());
     connection.setReadTimeout((int) readTimeout.toMillis());
     connection.setRequestProperty("Accept", "application/json");
