@@ -43,13 +43,7 @@ class WaiterClusterTest {
       throws Exception {
     KubernetesClient admin = cluster.client();
     String ns = cluster.createNamespace("waiter-run", Map.of());
-    admin
-        .batch()
-        .v1()
-        .jobs()
-        .inNamespace(ns)
-        .resource(job("db-migrate", false, false, "4s", null))
-        .create();
+    create(admin, ns, job("db-migrate", false, false, "4s", null));
     CompletableFuture<Long> succeededAt = firstSuccessCondition(admin, ns, "db-migrate");
     try (WaiterProcess waiter = startAdmin(cluster, ns, "db-migrate")) {
       waiter.awaitLog("msg=\"running (1 active)\"", LOG);
@@ -68,14 +62,7 @@ class WaiterClusterTest {
   @Test
   void exitsTwoWithTheTerminationMessageWhenTheJobFails(LocalCluster cluster) {
     String ns = cluster.createNamespace("waiter-fail", Map.of());
-    cluster
-        .client()
-        .batch()
-        .v1()
-        .jobs()
-        .inNamespace(ns)
-        .resource(job("db-migrate", false, true, null, null))
-        .create();
+    create(cluster.client(), ns, job("db-migrate", false, true, null, null));
     try (WaiterProcess waiter = startAdmin(cluster, ns, "db-migrate")) {
       assertEquals(2, waiter.awaitExit(EXIT), waiter.log());
       assertEquals(
@@ -90,13 +77,7 @@ class WaiterClusterTest {
   void keepsWaitingWhileSuspendedAndSucceedsAfterResume(LocalCluster cluster) {
     KubernetesClient admin = cluster.client();
     String ns = cluster.createNamespace("waiter-suspend", Map.of());
-    admin
-        .batch()
-        .v1()
-        .jobs()
-        .inNamespace(ns)
-        .resource(job("db-migrate", true, false, null, null))
-        .create();
+    create(admin, ns, job("db-migrate", true, false, null, null));
     try (WaiterProcess waiter = startAdmin(cluster, ns, "db-migrate")) {
       waiter.awaitLog("event=suspended", LOG);
       assertTrue(waiter.isAlive(), "a suspended Job is not a verdict");
@@ -111,14 +92,7 @@ class WaiterClusterTest {
     String ns = cluster.createNamespace("waiter-later", Map.of());
     try (WaiterProcess waiter = startAdmin(cluster, ns, "db-migrate")) {
       waiter.awaitLog("not found, waiting for it to be created", LOG);
-      cluster
-          .client()
-          .batch()
-          .v1()
-          .jobs()
-          .inNamespace(ns)
-          .resource(job("db-migrate", false, false, null, null))
-          .create();
+      create(cluster.client(), ns, job("db-migrate", false, false, null, null));
       assertEquals(0, waiter.awaitExit(EXIT), waiter.log());
       assertEquals(
           1, count(waiter.log(), "event=not_found"), "says \"not found\" once:\n" + waiter.log());
@@ -129,13 +103,7 @@ class WaiterClusterTest {
   void followsAJobDeletedAndRecreatedWithTheSameName(LocalCluster cluster) {
     KubernetesClient admin = cluster.client();
     String ns = cluster.createNamespace("waiter-recreate", Map.of());
-    admin
-        .batch()
-        .v1()
-        .jobs()
-        .inNamespace(ns)
-        .resource(job("db-migrate", true, false, null, null))
-        .create();
+    create(admin, ns, job("db-migrate", true, false, null, null));
     try (WaiterProcess waiter = startAdmin(cluster, ns, "db-migrate")) {
       waiter.awaitLog("event=suspended", LOG);
       admin
@@ -148,14 +116,7 @@ class WaiterClusterTest {
           .delete();
       waiter.awaitLog("deleted, waiting for it to be re-created", LOG);
 
-      Job recreated =
-          admin
-              .batch()
-              .v1()
-              .jobs()
-              .inNamespace(ns)
-              .resource(job("db-migrate", false, false, null, null))
-              .create();
+      Job recreated = create(admin, ns, job("db-migrate", false, false, null, null));
       assertEquals(0, waiter.awaitExit(EXIT), waiter.log());
       assertTrue(
           waiter.log().contains("event=succeeded uid=" + recreated.getMetadata().getUid()),
@@ -167,13 +128,7 @@ class WaiterClusterTest {
   void aCompleteJobOfThePreviousRevisionDoesNotPass(LocalCluster cluster) {
     KubernetesClient admin = cluster.client();
     String ns = cluster.createNamespace("waiter-revision", Map.of());
-    admin
-        .batch()
-        .v1()
-        .jobs()
-        .inNamespace(ns)
-        .resource(job("db-migrate", false, false, null, "41"))
-        .create();
+    create(admin, ns, job("db-migrate", false, false, null, "41"));
     awaitSucceeded(admin, ns, "db-migrate");
     try (WaiterProcess waiter =
         WaiterProcess.start(
@@ -201,13 +156,7 @@ class WaiterClusterTest {
           "old Job gone",
           LOG,
           () -> admin.batch().v1().jobs().inNamespace(ns).withName("db-migrate").get() == null);
-      admin
-          .batch()
-          .v1()
-          .jobs()
-          .inNamespace(ns)
-          .resource(job("db-migrate", false, false, null, "42"))
-          .create();
+      create(admin, ns, job("db-migrate", false, false, null, "42"));
       assertEquals(0, waiter.awaitExit(EXIT), waiter.log());
     }
   }
@@ -216,13 +165,7 @@ class WaiterClusterTest {
   void survivesAnApiServerRestartWithTheRightVerdict(LocalCluster cluster) {
     KubernetesClient admin = cluster.client();
     String ns = cluster.createNamespace("waiter-restart", Map.of());
-    admin
-        .batch()
-        .v1()
-        .jobs()
-        .inNamespace(ns)
-        .resource(job("db-migrate", true, true, null, null))
-        .create();
+    create(admin, ns, job("db-migrate", true, true, null, null));
     try (WaiterProcess waiter = startAdmin(cluster, ns, "db-migrate")) {
       waiter.awaitLog("event=suspended", LOG);
 
@@ -249,13 +192,7 @@ class WaiterClusterTest {
       // Created after the start: needs the watch with fieldSelector=metadata.name that the Role
       // allows.
       waiter.awaitLog("not found, waiting for it to be created", LOG);
-      admin
-          .batch()
-          .v1()
-          .jobs()
-          .inNamespace(ns)
-          .resource(job("db-migrate", false, false, null, null))
-          .create();
+      create(admin, ns, job("db-migrate", false, false, null, null));
       assertEquals(0, waiter.awaitExit(EXIT), waiter.log());
       assertTrue(!waiter.log().contains("polling"), "the Role allows watch:\n" + waiter.log());
     }
@@ -266,13 +203,7 @@ class WaiterClusterTest {
     KubernetesClient admin = cluster.client();
     String ns = cluster.createNamespace("waiter-poll", Map.of());
     Path kubeconfig = serviceAccountKubeconfig(cluster, ns, "app", List.of("get"), "db-migrate");
-    admin
-        .batch()
-        .v1()
-        .jobs()
-        .inNamespace(ns)
-        .resource(job("db-migrate", true, false, null, null))
-        .create();
+    create(admin, ns, job("db-migrate", true, false, null, null));
     try (WaiterProcess waiter =
         WaiterProcess.start(
             dir, "--namespace", ns, "--job", "db-migrate", "--kubeconfig", kubeconfig.toString())) {
@@ -316,6 +247,10 @@ class WaiterClusterTest {
   }
 
   /** A Job whose kwok pod succeeds (or fails, with backoffLimit 0) after {@code runFor}. */
+  private static Job create(KubernetesClient admin, String ns, Job job) {
+    return admin.batch().v1().jobs().inNamespace(ns).resource(job).create();
+  }
+
   static Job job(String name, boolean suspend, boolean fail, String runFor, String revision) {
     Map<String, String> podAnnotations = new HashMap<>();
     if (fail) {
