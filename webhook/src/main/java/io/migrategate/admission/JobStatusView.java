@@ -4,8 +4,9 @@ import java.util.List;
 
 /**
  * What the gate knows about Jobs at admission time, for the fast path: a pod whose Jobs all
- * succeeded gets no waiter at all. Answers from memory (never calls the API server) so admission
- * stays fast.
+ * succeeded gets no waiter at all. The gate's view ({@link ConfirmedJobStatus}) answers "no" from
+ * memory and confirms a "yes" with one read, which may throw {@link WouldBlockException} on an
+ * event loop.
  */
 @FunctionalInterface
 public interface JobStatusView {

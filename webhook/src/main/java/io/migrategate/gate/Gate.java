@@ -2,6 +2,7 @@ package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.InjectionConfig;
+import io.migrategate.jobs.KubernetesJobTracking;
 import io.migrategate.tls.SelfManagedTls;
 import io.migrategate.tls.SelfManagedTlsConfig;
 import io.migrategate.tls.ServingNames;
@@ -136,9 +137,11 @@ public final class Gate {
               ::renderMetrics);
     }
     AdmissionEndpoint endpoint = new AdmissionEndpoint(reviewer, metrics, log);
+    KubernetesJobTracking jobs = kubernetes.jobTracking(config.namespace(), config.ledgerPolicy());
     WaitApi waitApi =
         new WaitApi(
-            kubernetes.jobTracking(config.namespace(), config.ledgerPolicy()).tracker(),
+            jobs.tracker(),
+            jobs::currentRun,
             kubernetes.tokenReviewer(),
             tokenReviewWorkers,
             WaitApi.DEFAULT_HEARTBEAT);

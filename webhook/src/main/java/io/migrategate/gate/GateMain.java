@@ -1,9 +1,11 @@
 package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.admission.ConfirmedJobStatus;
 import io.migrategate.admission.InjectionConfig;
 import io.migrategate.admission.PodAdmissionReviewer;
 import io.migrategate.admission.WaitEndpoint;
+import io.migrategate.jobs.KubernetesJobTracking;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -112,10 +114,11 @@ public final class GateMain {
             Set.copyOf(config.excludedNamespaces()),
             InjectionConfig.DEFAULT_RUN_AS_USER,
             waitEndpoint);
+    KubernetesJobTracking jobs = kubernetes.jobTracking(config.namespace(), config.ledgerPolicy());
     return new PodAdmissionReviewer(
         injection,
         kubernetes.ownerLookup(config.ownerLookupTimeout()),
-        kubernetes.jobTracking(config.namespace(), config.ledgerPolicy()).tracker()::allSucceeded);
+        new ConfirmedJobStatus(jobs.tracker(), jobs::currentRun));
   }
 
   /** Gate mode for injected waiters when configured with a CA file (GateConfig checked it). */

@@ -210,13 +210,56 @@ public final class JobTracker implements SuccessLedger.Listener {
   }
 
   /**
-   * The admission fast path: whether the tracker is ready and every named Job succeeded (live or
-   * recorded) for the revision, by the waiter's rule.
+   * The answers when the tracker is ready and every named Job succeeded (live or recorded) for the
+   * revision, by the waiter's rule; empty otherwise. Read from memory: before a pod passes on it,
+   * {@link #noNewerRun} confirms it with the API server.
    */
+  public Optional<Map<String, JobLookup>> successes(
+      String namespace, Collection<String> names, String revision) {
+    if (!isReady()) {
+      return Optional.empty();
+    }
+    Map<String, JobLookup> answers = lookupAll(namespace, names, revision);
+    return verdictOf(answers).outcome() == JobSetVerdict.Outcome.SUCCEEDED
+        ? Optional.of(answers)
+        : Optional.empty();
+  }
+
+  /** Whether {@link #successes} has an answer. */
   public boolean allSucceeded(String namespace, List<String> names, String revision) {
-    return isReady()
-        && verdictOf(lookupAll(namespace, names, revision)).outcome()
-            == JobSetVerdict.Outcome.SUCCEEDED;
+    return successes(namespace, names, revision).isPresent();
+  }
+
+  /** Which run of a Job exists in the API server right now, read past the informer (blocking). */
+  @FunctionalInterface
+  public interface CurrentRuns {
+    /**
+     * @return the uid of the Job of that name now, or empty when there is none
+     * @throws RuntimeException when the API server cannot say
+     */
+    Optional<String> uidOf(String namespace, String name);
+  }
+
+  /**
+   * Whether successes answered from memory still stand: for every Job, the API server now holds the
+   * run that was judged, or no run at all (deleted after it succeeded). The informer is a moment
+   * behind the API server: a Job deleted and created again under the same name (a re-run after
+   * {@code ttlSecondsAfterFinished}, Helm's {@code hook-delete-policy}, or {@code kubectl delete;
+   * kubectl apply}) can exist before its watch event arrives, and the older run's success must not
+   * pass a pod that the newer run gates. One read per Job, so only where a pod would pass on a
+   * success it was not already waiting for.
+   *
+   * @throws RuntimeException when the API server cannot say (the caller does not pass the pod)
+   */
+  public static boolean noNewerRun(
+      String namespace, Map<String, JobLookup> answers, CurrentRuns now) {
+    for (JobLookup answer : answers.values()) {
+      Optional<String> current = now.uidOf(namespace, answer.job());
+      if (current.isPresent() && !current.get().equals(answer.uid())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The pod's verdict over its Jobs: the waiter's rule ({@link JobSetVerdict}). */

@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.migrategate.ledger.ConfigMapSuccessLedger;
 import io.migrategate.ledger.LedgerPolicy;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,13 +21,21 @@ import org.slf4j.LoggerFactory;
  * namespace. Starting never waits for the API server; {@link JobTracker#isReady()} says when both
  * have been read.
  *
- * <p>RBAC: list, watch on jobs.batch cluster-wide; get, list, watch, create, update on configmaps
- * in the gate's namespace.
+ * <p>RBAC: list, watch on jobs.batch cluster-wide (list also confirms a success before a pod passes
+ * on it, {@link #currentRun}); get, list, watch, create, update on configmaps in the gate's
+ * namespace.
  */
 public final class KubernetesJobTracking implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesJobTracking.class);
 
+  /**
+   * Bound of one confirming read ({@link #currentRun}). It runs inside an admission review, after
+   * owner lookups, all within the webhook's {@code timeoutSeconds} (5 s as shipped).
+   */
+  static final int READ_TIMEOUT_MILLIS = 1500;
+
   private final KubernetesClient client;
+  private final KubernetesClient readClient;
   private final ConfigMapSuccessLedger ledger;
   private final JobTracker tracker;
   private final SharedIndexInformer<Job> informer;
@@ -36,6 +45,15 @@ public final class KubernetesJobTracking implements AutoCloseable {
     this.client =
         new KubernetesClientBuilder()
             .withConfig(new ConfigBuilder(config).withRequestRetryBackoffLimit(0).build())
+            .build();
+    this.readClient =
+        new KubernetesClientBuilder()
+            .withConfig(
+                new ConfigBuilder(config)
+                    .withRequestTimeout(READ_TIMEOUT_MILLIS)
+                    .withConnectionTimeout(READ_TIMEOUT_MILLIS)
+                    .withRequestRetryBackoffLimit(0)
+                    .build())
             .build();
     Clock clock = Clock.systemUTC();
     this.ledger = ConfigMapSuccessLedger.start(client, gateNamespace, policy, clock);
@@ -101,10 +119,29 @@ public final class KubernetesJobTracking implements AutoCloseable {
     return ledger;
   }
 
+  /**
+   * {@link JobTracker.CurrentRuns} from the API server: a list by name (the gate may list Jobs, not
+   * get them), read from the API server's current state, not the informer. Blocking; one attempt.
+   */
+  public Optional<String> currentRun(String namespace, String name) {
+    return readClient
+        .batch()
+        .v1()
+        .jobs()
+        .inNamespace(namespace)
+        .withField("metadata.name", name)
+        .list()
+        .getItems()
+        .stream()
+        .map(job -> job.getMetadata().getUid())
+        .findFirst();
+  }
+
   @Override
   public void close() {
     informer.stop();
     ledger.close();
     client.close();
+    readClient.close();
   }
 }

@@ -6,6 +6,7 @@ import io.migrategate.admission.JobReference;
 import io.migrategate.jobs.JobLookup;
 import io.migrategate.jobs.JobSetVerdict;
 import io.migrategate.jobs.JobTracker;
+import io.migrategate.jobs.JobVerdict;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -40,7 +41,10 @@ import org.slf4j.LoggerFactory;
  * 503. Tokens are never logged.
  *
  * <p>Costs nothing on the API server per waiter beyond the token review: every answer comes from
- * the {@link JobTracker}'s one cluster-wide watch.
+ * the {@link JobTracker}'s one cluster-wide watch. One exception keeps that watch's lag from
+ * passing anyone wrongly: a success the stream did not see happen (the Job had already succeeded,
+ * or was deleted after it, when the waiter asked) is confirmed with one read of the Job ({@link
+ * JobTracker#noNewerRun}) before the verdict goes out.
  */
 public final class WaitApi {
   private static final Logger LOG = LoggerFactory.getLogger(WaitApi.class);
@@ -57,7 +61,15 @@ public final class WaitApi {
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * First wait before a success that could not be confirmed is confirmed again; doubles to 30 s.
+   */
+  static final Duration CONFIRM_RETRY = Duration.ofMillis(500);
+
+  private static final Duration MAX_CONFIRM_RETRY = Duration.ofSeconds(30);
+
   private final JobTracker tracker;
+  private final JobTracker.CurrentRuns currentRuns;
   private final TokenReviewer reviewer;
   private final WorkerExecutor reviewWorkers;
   private final Duration heartbeat;
@@ -66,16 +78,20 @@ public final class WaitApi {
   private final LongAdder openStreams = new LongAdder();
 
   /**
-   * @param reviewWorkers where blocking token reviews run (never on an event loop)
+   * @param currentRuns the confirming read of a Job (blocking)
+   * @param reviewWorkers where blocking token reviews and confirming reads run (never on an event
+   *     loop)
    * @param heartbeat interval of heartbeat lines on an open stream (keeps proxies and the idle
    *     timeout from closing it; the waiter treats 3 missed heartbeats as a lost connection)
    */
   public WaitApi(
       JobTracker tracker,
+      JobTracker.CurrentRuns currentRuns,
       TokenReviewer reviewer,
       WorkerExecutor reviewWorkers,
       Duration heartbeat) {
     this.tracker = Objects.requireNonNull(tracker, "tracker");
+    this.currentRuns = Objects.requireNonNull(currentRuns, "currentRuns");
     this.reviewer = Objects.requireNonNull(reviewer, "reviewer");
     this.reviewWorkers = Objects.requireNonNull(reviewWorkers, "reviewWorkers");
     this.heartbeat = Objects.requireNonNull(heartbeat, "heartbeat");
@@ -174,10 +190,18 @@ public final class WaitApi {
     private final HttpServerResponse response;
     private final Context context;
     private final Map<String, String> sent = new HashMap<>();
+
+    /** Per Job, the uid of the run this stream has seen not yet succeeded. */
+    private final Map<String, String> seenUnfinished = new HashMap<>();
+
     private JobTracker.Subscription subscription;
     private long heartbeatTimer = -1;
     private boolean syncNoticeSent;
     private boolean finished;
+    private boolean confirming;
+    private boolean changedWhileConfirming;
+    private Duration confirmRetry = CONFIRM_RETRY;
+    private boolean confirmNoticeSent;
 
     Stream(RoutingContext ctx, Question question) {
       this.ctx = ctx;
@@ -224,6 +248,10 @@ public final class WaitApi {
       if (finished) {
         return;
       }
+      if (confirming) {
+        changedWhileConfirming = true;
+        return;
+      }
       if (!tracker.isReady()) {
         if (!syncNoticeSent) {
           syncNoticeSent = true;
@@ -234,6 +262,83 @@ public final class WaitApi {
       }
       Map<String, JobLookup> answers =
           tracker.lookupAll(question.namespace(), question.jobs(), question.revision());
+      JobSetVerdict verdict = JobTracker.verdictOf(answers);
+      answers.forEach(
+          (job, answer) -> {
+            if (answer.uid() != null && answer.phase() != JobVerdict.Phase.SUCCEEDED) {
+              seenUnfinished.put(job, answer.uid());
+            }
+          });
+      if (verdict.outcome() == JobSetVerdict.Outcome.SUCCEEDED && !sawEverySuccessHappen(answers)) {
+        confirm(answers);
+        return;
+      }
+      send(answers, verdict);
+    }
+
+    /**
+     * Whether this stream saw each judged run before it succeeded: then the success arrived as the
+     * watch's latest news and passes as it is; otherwise it is confirmed first.
+     */
+    private boolean sawEverySuccessHappen(Map<String, JobLookup> answers) {
+      return answers.entrySet().stream()
+          .allMatch(e -> Objects.equals(seenUnfinished.get(e.getKey()), e.getValue().uid()));
+    }
+
+    /** Reads the Jobs past the tracker; the verdict goes out only if no newer run exists. */
+    private void confirm(Map<String, JobLookup> answers) {
+      confirming = true;
+      changedWhileConfirming = false;
+      reviewWorkers
+          .executeBlocking(
+              () -> JobTracker.noNewerRun(question.namespace(), answers, currentRuns), false)
+          .onComplete(
+              confirmed ->
+                  context.runOnContext(
+                      v -> {
+                        confirming = false;
+                        if (finished) {
+                          return;
+                        }
+                        if (confirmed.succeeded() && confirmed.result()) {
+                          send(answers, JobTracker.verdictOf(answers));
+                          return;
+                        }
+                        notConfirmed(confirmed.failed() ? confirmed.cause() : null);
+                      }));
+    }
+
+    /**
+     * A newer run exists (the tracker hears of it shortly and notifies), or the read failed: look
+     * again on the next change, at the latest after a growing delay.
+     */
+    private void notConfirmed(Throwable failure) {
+      if (failure != null && !confirmNoticeSent) {
+        confirmNoticeSent = true;
+        LOG.warn(
+            "wait api cannot confirm a success namespace={} jobs={} cause=\"{}\"; retrying",
+            question.namespace(),
+            String.join(",", question.jobs()),
+            failure.getMessage());
+        write(
+            notice(
+                "confirming",
+                "the gate is confirming the Jobs' success with the API server; waiting"));
+      }
+      if (changedWhileConfirming) {
+        changedWhileConfirming = false;
+        update();
+        return;
+      }
+      long delay = confirmRetry.toMillis();
+      confirmRetry =
+          confirmRetry.multipliedBy(2).compareTo(MAX_CONFIRM_RETRY) > 0
+              ? MAX_CONFIRM_RETRY
+              : confirmRetry.multipliedBy(2);
+      ctx.vertx().setTimer(delay, id -> update());
+    }
+
+    private void send(Map<String, JobLookup> answers, JobSetVerdict verdict) {
       // Everything new goes out in one write (one TLS record): with hundreds of waiters on one
       // Job, the success is hundreds of writes at once.
       StringBuilder lines = new StringBuilder();
@@ -245,7 +350,6 @@ public final class WaitApi {
               lines.append(jobLine(answer)).append('\n');
             }
           });
-      JobSetVerdict verdict = JobTracker.verdictOf(answers);
       if (verdict.isTerminal()) {
         count(verdicts, verdict.outcome().name().toLowerCase(java.util.Locale.ROOT));
         lines.append(verdictLine(verdict, answers)).append('\n');

@@ -16,8 +16,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The wait API on an HTTPS port of this JVM, with a {@link JobTracker} fed by the test, an
@@ -27,6 +29,17 @@ public final class WaitApiServer implements AutoCloseable {
   public final InMemorySuccessLedger ledger = new InMemorySuccessLedger(true);
   public final JobTracker tracker = new JobTracker(ledger, Clock.systemUTC());
   public final Map<String, TokenReviewer.Result> tokens = new ConcurrentHashMap<>();
+
+  /**
+   * The API server's current Jobs for the confirming read, "namespace/name" → uid (none: no Job of
+   * that name exists now).
+   */
+  public final Map<String, String> apiServerRuns = new ConcurrentHashMap<>();
+
+  /** When set, the confirming read fails with it. */
+  public volatile RuntimeException apiFailure;
+
+  public final AtomicInteger confirmingReads = new AtomicInteger();
   private final CertificateAuthority ca;
   private final IssuedCertificate leaf;
   private final Vertx vertx = Vertx.vertx();
@@ -41,6 +54,14 @@ public final class WaitApiServer implements AutoCloseable {
     api =
         new WaitApi(
             tracker,
+            (namespace, name) -> {
+              confirmingReads.incrementAndGet();
+              RuntimeException failure = apiFailure;
+              if (failure != null) {
+                throw failure;
+              }
+              return Optional.ofNullable(apiServerRuns.get(namespace + "/" + name));
+            },
             token -> tokens.getOrDefault(token, new TokenReviewer.Result.Rejected("unknown token")),
             workers,
             heartbeat);

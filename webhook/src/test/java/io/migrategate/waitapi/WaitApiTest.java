@@ -134,6 +134,7 @@ class WaitApiTest {
       assertTrue(lines.ended(), "the response ends after the verdict");
     }
     assertEquals(0, server.tracker.subscriptions(), "nothing left subscribed");
+    assertEquals(0, server.confirmingReads.get(), "a success seen happening needs no read");
   }
 
   @Test
@@ -161,6 +162,39 @@ class WaitApiTest {
       assertEquals("ledger", answer.path("source").asText());
       assertEquals("SUCCEEDED", answer.path("phase").asText());
       assertEquals("uid-1", answer.path("uid").asText());
+      assertEquals("SUCCEEDED", lines.next("verdict").path("outcome").asText());
+    }
+    assertEquals(1, server.confirmingReads.get(), "a success known before the question is read");
+  }
+
+  @Test
+  void aRecordedSuccessDoesNotPassWhileTheApiServerHasANewerRun() throws Exception {
+    Job done = job("migrate", "uid-1", 0, "Complete");
+    server.tracker.upserted(done);
+    server.tracker.deleted(done);
+    // Re-created under the same name; the tracker's watch has not delivered it yet.
+    server.apiServerRuns.put("shop/migrate", "uid-2");
+    try (Lines lines = stream("/wait/v1/namespaces/shop/jobs?names=migrate", "shop-token")) {
+      server.tracker.upserted(job("migrate", "uid-2", 1, null));
+      JsonNode first = lines.next("job");
+      assertEquals("uid-2", first.path("uid").asText(), "run 1's success was never sent");
+      assertEquals("RUNNING", first.path("phase").asText());
+      server.tracker.upserted(job("migrate", "uid-2", 0, "Complete"));
+      assertEquals("uid-2", lines.next("job").path("uid").asText());
+      assertEquals("SUCCEEDED", lines.next("verdict").path("outcome").asText());
+    }
+  }
+
+  @Test
+  void aSuccessThatCannotBeConfirmedWaitsWithANoticeAndPassesOnceConfirmed() throws Exception {
+    Job done = job("migrate", "uid-1", 0, "Complete");
+    server.tracker.upserted(done);
+    server.tracker.deleted(done);
+    server.apiFailure = new IllegalStateException("connect timed out");
+    try (Lines lines = stream("/wait/v1/namespaces/shop/jobs?names=migrate", "shop-token")) {
+      assertEquals("confirming", lines.next("notice").path("event").asText());
+      server.apiFailure = null;
+      assertEquals("uid-1", lines.next("job").path("uid").asText());
       assertEquals("SUCCEEDED", lines.next("verdict").path("outcome").asText());
     }
   }
