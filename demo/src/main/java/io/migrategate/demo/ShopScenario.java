@@ -154,7 +154,10 @@ final class ShopScenario {
       Waits.until(
           "pod " + name + " to be released (Ready) after shop-migrate-v2 succeeded",
           WAIT,
-          () -> observer.firstReady(name).isPresent(),
+          // The observer's Job and pod watches are separate streams: wait for both sightings.
+          () ->
+              observer.firstReady(name).isPresent()
+                  && observer.jobSucceeded("shop-migrate-v2").isPresent(),
           ExpectationFailed::new);
       long released = observer.firstReady(name).orElseThrow();
       long succeeded = observer.jobSucceeded("shop-migrate-v2").orElseThrow();

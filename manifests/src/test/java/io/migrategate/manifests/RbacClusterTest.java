@@ -51,6 +51,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentSkipListSet;
@@ -162,7 +163,17 @@ class RbacClusterTest {
                 .filter(g -> g.role().getMetadata().getName().contains("-tls"))
                 .map(Grant::permission)
                 .collect(Collectors.toCollection(TreeSet::new));
-        assertEquals(tlsGranted, tlsUsed, "self-managed TLS uses every verb of its roles");
+        assertEquals(
+            Set.of(),
+            difference(tlsUsed, tlsGranted),
+            "self-managed TLS needs no more than its roles");
+        // A get is made only when a read comes before the watch's first list or after a write
+        // conflict, which this run does not control; the table's calls below make it anyway.
+        Set<Permission> unusedTls = difference(tlsGranted, tlsUsed);
+        assertTrue(
+            unusedTls.stream().allMatch(p -> p.verb().equals("get")),
+            "self-managed TLS uses every verb of its roles (but a timing-dependent get): unused "
+                + unusedTls);
 
         // 3. So does every call of the table.
         for (GateOperations.Operation operation : operations) {
@@ -276,11 +287,25 @@ class RbacClusterTest {
           ClusterScene.WAIT,
           tracking.tracker()::isReady);
       for (String job : List.of("migrate", "seed")) {
-        scene.admin.batch().v1().jobs().inNamespace(appNamespace).resource(job(job)).create();
+        String uid =
+            scene
+                .admin
+                .batch()
+                .v1()
+                .jobs()
+                .inNamespace(appNamespace)
+                .resource(job(job))
+                .create()
+                .getMetadata()
+                .getUid();
         LocalCluster.await(
             "the tracker sees Job " + job + " succeed",
             ClusterScene.WAIT,
             () -> tracking.tracker().allSucceeded(appNamespace, List.of(job), null));
+        assertEquals(
+            Optional.of(uid),
+            tracking.currentRun(appNamespace, job),
+            "the gate's token confirms a success with a list by name");
         LocalCluster.await(
             "the ledger shard records Job " + job,
             ClusterScene.WAIT,

@@ -19,7 +19,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The waiter's start-up and reaction benchmark against the local control plane (run it with {@code
@@ -38,10 +37,25 @@ import java.util.concurrent.TimeUnit;
 public final class WaiterBenchmark {
   private static final String MANAGED_BY = "migrate-gate.io/benchmark";
 
-  /** Lets the waiter's WATCH request reach the API server after it logged the GET's result. */
-  private static final Duration WATCH_SETTLE = Duration.ofMillis(500);
+  /** The API server's gauge of open WATCH requests on Jobs (a waiter's watch is one). */
+  private static final java.util.regex.Pattern JOB_WATCHES =
+      java.util.regex.Pattern.compile(
+          "^apiserver_longrunning_requests\\{(?=[^}]*resource=\"jobs\")(?=[^}]*verb=\"WATCH\")"
+              + "[^}]*\\} ([0-9.e+]+)$");
 
   private WaiterBenchmark() {}
+
+  /** Open WATCH requests on Jobs, summed over the gauge's series. */
+  private static double jobWatches(KubernetesClient admin) {
+    double sum = 0;
+    for (String line : admin.raw("/metrics").split("\n")) {
+      java.util.regex.Matcher matcher = JOB_WATCHES.matcher(line);
+      if (matcher.matches()) {
+        sum += Double.parseDouble(matcher.group(1));
+      }
+    }
+    return sum;
+  }
 
   public static void main(String[] args) throws Exception {
     int runs = args.length > 0 ? Integer.parseInt(args[0]) : 25;
@@ -113,6 +127,7 @@ public final class WaiterBenchmark {
     for (int i = 0; i < trials; i++) {
       Path dir = Files.createDirectories(work.resolve("reaction-" + i));
       admin.batch().v1().jobs().inNamespace(ns).resource(managedJob("flip")).create();
+      double watchesBefore = jobWatches(admin);
       try (WaiterProcess waiter =
           WaiterProcess.start(
               dir,
@@ -124,7 +139,11 @@ public final class WaiterBenchmark {
               "--kubeconfig",
               kubeconfig.toString())) {
         waiter.awaitLog("event=pending", Duration.ofSeconds(60));
-        TimeUnit.MILLISECONDS.sleep(WATCH_SETTLE.toMillis());
+        // Measure the watch's reaction, not its setup: flip only once the WATCH is open.
+        LocalCluster.await(
+            "the waiter's WATCH open on the API server",
+            Duration.ofSeconds(60),
+            () -> jobWatches(admin) > watchesBefore);
         long t0 = System.nanoTime();
         complete(admin, ns, "flip");
         long t1 = System.nanoTime();

@@ -113,7 +113,8 @@ final class WaiterProcess implements AutoCloseable {
             if (log().contains(fragment)) {
               return true;
             }
-            if (!process.isAlive()) {
+            // Read again once it is seen dead: it may have logged and exited between the two.
+            if (!process.isAlive() && !log().contains(fragment)) {
               throw new AssertionError(
                   "the waiter exited "
                       + process.exitValue()

@@ -81,6 +81,35 @@ class GateClusterTest {
         .mutatingWebhookConfigurations()
         .resource(configuration)
         .create();
+    // The API server loads webhook configurations through its own informer, a moment later: a pod
+    // created before that would not be reviewed at all.
+    Pod probe =
+        new io.fabric8.kubernetes.api.model.PodBuilder()
+            .withNewMetadata()
+            .withName("probe")
+            .addToAnnotations("migrate.io/job", "probe-migrate")
+            .endMetadata()
+            .withNewSpec()
+            .addNewContainer()
+            .withName("app")
+            .withImage("registry.example/app:1")
+            .endContainer()
+            .endSpec()
+            .build();
+    LocalCluster.await(
+        "the API server calls the gate for a dry-run pod",
+        DEADLINE,
+        () ->
+            client
+                    .pods()
+                    .inNamespace(namespace)
+                    .resource(probe)
+                    .dryRun()
+                    .create()
+                    .getMetadata()
+                    .getAnnotations()
+                    .get("migrate.io/status")
+                != null);
   }
 
   @AfterAll

@@ -23,6 +23,7 @@ final class WaiterRun implements AutoCloseable {
   private final Process process;
   private final StringBuffer output = new StringBuffer();
   private final Path terminationLog;
+  private final Thread reader;
 
   /** System.nanoTime() when the process was seen to exit. */
   final CompletableFuture<Long> exitedAtNanos;
@@ -31,7 +32,7 @@ final class WaiterRun implements AutoCloseable {
     this.process = process;
     this.terminationLog = terminationLog;
     this.exitedAtNanos = process.onExit().thenApply(p -> System.nanoTime());
-    Thread reader =
+    this.reader =
         new Thread(
             () -> {
               try (BufferedReader lines =
@@ -113,8 +114,9 @@ final class WaiterRun implements AutoCloseable {
     if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       throw new AssertionError("the waiter did not exit within " + timeout + ":\n" + output());
     }
-    // the output reader may lag the exit by a moment
     exitedAtNanos.get(5, TimeUnit.SECONDS);
+    // The last lines may still be in the pipe: the reader ends at its end of file.
+    reader.join(5_000);
     return process.exitValue();
   }
 

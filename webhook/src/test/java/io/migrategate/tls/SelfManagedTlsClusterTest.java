@@ -101,6 +101,7 @@ class SelfManagedTlsClusterTest {
         assertEquals(stored.signer().notAfter(), status.caNotAfter());
         assertEquals(leaf.notAfter(), status.servingNotAfter());
 
+        scene.awaitApiServerCallsTheWebhook();
         Pod pod = scene.createPod("bootstrap");
         assertEquals(leaf.serialHex(), WebhookScene.servedBy(pod), "the API server called us");
 
@@ -111,7 +112,7 @@ class SelfManagedTlsClusterTest {
             WAIT,
             () -> scene.bundles().equals(List.of(List.of(ca), List.of(ca))));
         assertEquals(1, log.count("tls ca created"));
-        assertTrue(log.count("tls ca bundle patched") >= 2, String.join("\n", log.lines()));
+        await("the restore is logged", WAIT, () -> log.count("tls ca bundle patched") >= 2);
       }
 
       String resourceVersion = caSecret(scene).getMetadata().getResourceVersion();
@@ -307,6 +308,7 @@ class SelfManagedTlsClusterTest {
         serving.awaitServingCertificate(WAIT);
         subscribe(serving, endpoint);
         await("serving replica ready", WAIT, () -> serving.status().ready());
+        scene.awaitApiServerCallsTheWebhook();
         X509Certificate firstCa = storedCa(scene).signerCertificate();
 
         stream =
@@ -421,6 +423,7 @@ class SelfManagedTlsClusterTest {
         ServingLeaf oldLeaf = tls.awaitServingCertificate(WAIT);
         subscribe(tls, endpoint);
         await("ready with the old CA", WAIT, () -> tls.status().ready());
+        scene.awaitApiServerCallsTheWebhook();
         assertEquals(oldLeaf.serialHex(), WebhookScene.servedBy(scene.createPod("old-ca")));
 
         // The CA rotates in the Secret, but the bundle keeps only the old CA (a revert).

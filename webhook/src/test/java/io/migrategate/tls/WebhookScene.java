@@ -155,36 +155,54 @@ final class WebhookScene implements AutoCloseable {
    * so it is never scheduled: the shared cluster's fake node is not filled by this test.
    */
   static Pod createPod(KubernetesClient client, String namespace, String name) {
-    Pod pod =
-        new PodBuilder()
-            .withNewMetadata()
-            .withName(name)
-            .addToAnnotations("selftls.test/purpose", "admission through self-managed TLS")
-            .endMetadata()
-            .withNewSpec()
-            .addNewSchedulingGate()
-            .withName("selftls.test/never-schedule")
-            .endSchedulingGate()
-            .withNewSecurityContext()
-            .withRunAsNonRoot(true)
-            .withRunAsUser(65532L)
-            .withNewSeccompProfile()
-            .withType("RuntimeDefault")
-            .endSeccompProfile()
-            .endSecurityContext()
-            .addNewContainer()
-            .withName("app")
-            .withImage("registry.example.com/selftls/app:1")
-            .withNewSecurityContext()
-            .withAllowPrivilegeEscalation(false)
-            .withNewCapabilities()
-            .withDrop("ALL")
-            .endCapabilities()
-            .endSecurityContext()
-            .endContainer()
-            .endSpec()
-            .build();
-    return client.pods().inNamespace(namespace).resource(pod).create();
+    return client.pods().inNamespace(namespace).resource(pod(name)).create();
+  }
+
+  /**
+   * Waits until the API server calls the webhook under its current configuration: it loads webhook
+   * configurations (and their caBundle) through its own informer, a moment after they were written.
+   * Probes with dry-run creates, which store nothing.
+   */
+  void awaitApiServerCallsTheWebhook() {
+    // A failed probe's exception becomes the timeout's cause.
+    LocalCluster.await(
+        "the API server calls the webhook",
+        Duration.ofSeconds(60),
+        () ->
+            servedBy(
+                    admin.pods().inNamespace(podNamespace).resource(pod("probe")).dryRun().create())
+                != null);
+  }
+
+  private static Pod pod(String name) {
+    return new PodBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .addToAnnotations("selftls.test/purpose", "admission through self-managed TLS")
+        .endMetadata()
+        .withNewSpec()
+        .addNewSchedulingGate()
+        .withName("selftls.test/never-schedule")
+        .endSchedulingGate()
+        .withNewSecurityContext()
+        .withRunAsNonRoot(true)
+        .withRunAsUser(65532L)
+        .withNewSeccompProfile()
+        .withType("RuntimeDefault")
+        .endSeccompProfile()
+        .endSecurityContext()
+        .addNewContainer()
+        .withName("app")
+        .withImage("registry.example.com/selftls/app:1")
+        .withNewSecurityContext()
+        .withAllowPrivilegeEscalation(false)
+        .withNewCapabilities()
+        .withDrop("ALL")
+        .endCapabilities()
+        .endSecurityContext()
+        .endContainer()
+        .endSpec()
+        .build();
   }
 
   Pod createPod(String name) {
