@@ -89,12 +89,7 @@ class GateClusterTest {
             .withName("probe")
             .addToAnnotations("migrate.io/job", "probe-migrate")
             .endMetadata()
-            .withNewSpec()
-            .addNewContainer()
-            .withName("app")
-            .withImage("registry.example/app:1")
-            .endContainer()
-            .endSpec()
+            .withSpec(deployment("probe", Map.of(), Map.of()).getSpec().getTemplate().getSpec())
             .build();
     LocalCluster.await(
         "the API server calls the gate for a dry-run pod",
