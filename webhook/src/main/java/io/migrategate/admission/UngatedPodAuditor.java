@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.PodList;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.migrategate.metrics.PrometheusText;
 import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
@@ -90,25 +91,22 @@ public final class UngatedPodAuditor implements AutoCloseable {
 
   /** Prometheus text of the auditor's state. */
   public String renderMetrics() {
-    return "# HELP migrate_gate_ungated_pods Pods of workloads annotated with migrate.io/job that"
-        + " started without migrate-wait, found by the last audit pass.\n"
-        + "# TYPE migrate_gate_ungated_pods gauge\n"
-        + "migrate_gate_ungated_pods "
-        + ungatedPods
-        + "\n# HELP migrate_gate_ungated_pod_events_total Warning Events created about un-gated"
-        + " pods.\n"
-        + "# TYPE migrate_gate_ungated_pod_events_total counter\n"
-        + "migrate_gate_ungated_pod_events_total "
-        + eventsCreated.get()
-        + "\n# HELP migrate_gate_ungated_pod_audit_passes_total Audit passes run.\n"
-        + "# TYPE migrate_gate_ungated_pod_audit_passes_total counter\n"
-        + "migrate_gate_ungated_pod_audit_passes_total "
-        + passes.get()
-        + "\n# HELP migrate_gate_ungated_pod_audit_failing Whether the last audit pass failed.\n"
-        + "# TYPE migrate_gate_ungated_pod_audit_failing gauge\n"
-        + "migrate_gate_ungated_pod_audit_failing "
-        + (lastPassFailed ? 1 : 0)
-        + "\n";
+    return new PrometheusText()
+        .gauge(
+            "migrate_gate_ungated_pods",
+            "Pods of workloads annotated with migrate.io/job that started without migrate-wait,"
+                + " found by the last audit pass.",
+            ungatedPods)
+        .counter(
+            "migrate_gate_ungated_pod_events_total",
+            "Warning Events created about un-gated pods.",
+            eventsCreated.get())
+        .counter("migrate_gate_ungated_pod_audit_passes_total", "Audit passes run.", passes.get())
+        .gauge(
+            "migrate_gate_ungated_pod_audit_failing",
+            "Whether the last audit pass failed.",
+            lastPassFailed ? 1 : 0)
+        .toString();
   }
 
   private void passQuietly() {

@@ -1,10 +1,12 @@
 package io.migrategate.gate;
 
+import static io.migrategate.metrics.PrometheusText.label;
+import static io.migrategate.metrics.PrometheusText.number;
+
 import io.migrategate.admission.KubernetesOwnerLookup;
+import io.migrategate.metrics.PrometheusText;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
@@ -64,21 +66,19 @@ public final class GateMetrics {
   /** A review the reviewer (or the server on its behalf) decided. */
   public void countReview(String outcome, String reason, boolean dryRun) {
     String labels =
-        "outcome=\""
-            + escape(outcome)
-            + "\",reason=\""
-            + escape(reason == null ? "" : reason)
-            + "\",dry_run=\""
-            + dryRun
-            + "\"";
-    increment(reviews, labels, "outcome=\"" + escape(outcome) + "\",reason=\"other\"");
+        label("outcome", outcome)
+            + ","
+            + label("reason", reason == null ? "" : reason)
+            + ","
+            + label("dry_run", String.valueOf(dryRun));
+    increment(reviews, labels, label("outcome", outcome) + ",reason=\"other\"");
   }
 
   /** A request rejected before review: too large, wrong media type, not JSON, not a review. */
   public void countInvalidRequest(int status, String reason) {
     increment(
         invalidRequests,
-        "code=\"" + status + "\",reason=\"" + escape(reason) + "\"",
+        "code=\"" + status + "\"," + label("reason", reason),
         "code=\"" + status + "\",reason=\"other\"");
   }
 
@@ -133,152 +133,79 @@ public final class GateMetrics {
 
   /** The exposition in Prometheus text format 0.0.4. */
   public String render() {
-    StringBuilder out = new StringBuilder(4096);
-    header(
-        out,
-        "migrate_gate_admission_duration_seconds",
-        "histogram",
-        "Time from receiving an admission request to sending its answer.");
+    PrometheusText out = new PrometheusText(new StringBuilder(4096));
+    String latency = "migrate_gate_admission_duration_seconds";
+    out.family(
+        latency, "histogram", "Time from receiving an admission request to sending its answer.");
     long cumulative = 0;
     for (int i = 0; i < LATENCY_BUCKETS.length; i++) {
       cumulative += latencyBuckets[i].sum();
-      out.append("migrate_gate_admission_duration_seconds_bucket{le=\"")
-          .append(format(LATENCY_BUCKETS[i]))
-          .append("\"} ")
-          .append(cumulative)
-          .append('\n');
+      out.sample(latency + "_bucket", label("le", number(LATENCY_BUCKETS[i])), cumulative);
     }
     cumulative += latencyBuckets[LATENCY_BUCKETS.length].sum();
-    out.append("migrate_gate_admission_duration_seconds_bucket{le=\"+Inf\"} ")
-        .append(cumulative)
-        .append('\n');
-    out.append("migrate_gate_admission_duration_seconds_sum ")
-        .append(format(latencySumNanos.sum() / 1e9))
-        .append('\n');
+    out.sample(latency + "_bucket", label("le", "+Inf"), cumulative);
+    out.sample(latency + "_sum", "", number(latencySumNanos.sum() / 1e9));
     // The count is the +Inf bucket so the two never disagree in one scrape.
-    out.append("migrate_gate_admission_duration_seconds_count ").append(cumulative).append('\n');
+    out.sample(latency + "_count", cumulative);
 
-    header(
-        out,
-        "migrate_gate_admission_reviews_total",
-        "counter",
-        "Admission reviews answered, by outcome (injected, skipped, denied, error) and reason.");
-    counters(out, "migrate_gate_admission_reviews_total", reviews);
-
-    header(
-        out,
-        "migrate_gate_invalid_requests_total",
-        "counter",
-        "Requests to /mutate rejected before review, by HTTP status and reason.");
-    counters(out, "migrate_gate_invalid_requests_total", invalidRequests);
-
-    header(
-        out,
+    out.family(
+            "migrate_gate_admission_reviews_total",
+            "counter",
+            "Admission reviews answered, by outcome (injected, skipped, denied, error) and reason.")
+        .countersByLabels("migrate_gate_admission_reviews_total", reviews);
+    out.family(
+            "migrate_gate_invalid_requests_total",
+            "counter",
+            "Requests to /mutate rejected before review, by HTTP status and reason.")
+        .countersByLabels("migrate_gate_invalid_requests_total", invalidRequests);
+    out.gauge(
         "migrate_gate_inflight_reviews",
-        "gauge",
-        "Admission requests received and not yet answered.");
-    out.append("migrate_gate_inflight_reviews ").append(inflight.get()).append('\n');
-
-    header(
-        out,
+        "Admission requests received and not yet answered.",
+        inflight.get());
+    out.gauge(
         "migrate_gate_serving_certificate_not_after_timestamp_seconds",
-        "gauge",
-        "Expiry (Unix time) of the certificate being served.");
-    out.append("migrate_gate_serving_certificate_not_after_timestamp_seconds ")
-        .append(certificateNotAfterEpochSeconds)
-        .append('\n');
-
-    header(
-        out,
-        "migrate_gate_tls_reloads_total",
-        "counter",
-        "Attempts to load changed certificate files, by result.");
-    out.append("migrate_gate_tls_reloads_total{result=\"success\"} ")
-        .append(tlsReloadSuccesses.sum())
-        .append('\n');
-    out.append("migrate_gate_tls_reloads_total{result=\"failure\"} ")
-        .append(tlsReloadFailures.sum())
-        .append('\n');
-
-    header(
-        out,
+        "Expiry (Unix time) of the certificate being served.",
+        certificateNotAfterEpochSeconds);
+    out.family(
+            "migrate_gate_tls_reloads_total",
+            "counter",
+            "Attempts to load changed certificate files, by result.")
+        .sample(
+            "migrate_gate_tls_reloads_total", label("result", "success"), tlsReloadSuccesses.sum())
+        .sample(
+            "migrate_gate_tls_reloads_total", label("result", "failure"), tlsReloadFailures.sum());
+    out.gauge(
         "migrate_gate_kubernetes_api_reachable",
-        "gauge",
-        "1 when the last check of the Kubernetes API succeeded, else 0.");
-    out.append("migrate_gate_kubernetes_api_reachable ")
-        .append(apiReachable.getAsBoolean() ? 1 : 0)
-        .append('\n');
+        "1 when the last check of the Kubernetes API succeeded, else 0.",
+        apiReachable.getAsBoolean() ? 1 : 0);
 
     KubernetesOwnerLookup.Stats lookups = ownerLookups.get();
-    header(
-        out,
-        "migrate_gate_owner_lookups_total",
-        "counter",
-        "Lookups of a pod's owning workload, by source: informer cache or direct API GET.");
-    out.append("migrate_gate_owner_lookups_total{source=\"cache\"} ")
-        .append(lookups == null ? 0 : lookups.cacheHits())
-        .append('\n');
-    out.append("migrate_gate_owner_lookups_total{source=\"api\"} ")
-        .append(lookups == null ? 0 : lookups.apiGets())
-        .append('\n');
-    header(
-        out,
+    out.family(
+            "migrate_gate_owner_lookups_total",
+            "counter",
+            "Lookups of a pod's owning workload, by source: informer cache or direct API GET.")
+        .sample(
+            "migrate_gate_owner_lookups_total",
+            label("source", "cache"),
+            lookups == null ? 0 : lookups.cacheHits())
+        .sample(
+            "migrate_gate_owner_lookups_total",
+            label("source", "api"),
+            lookups == null ? 0 : lookups.apiGets());
+    out.counter(
         "migrate_gate_owner_lookup_failures_total",
-        "counter",
-        "Owner lookups that could not be made (API unreachable, timeout, forbidden).");
-    out.append("migrate_gate_owner_lookup_failures_total ")
-        .append(lookups == null ? 0 : lookups.failures())
-        .append('\n');
-    header(
-        out,
+        "Owner lookups that could not be made (API unreachable, timeout, forbidden).",
+        lookups == null ? 0 : lookups.failures());
+    out.gauge(
         "migrate_gate_owner_caches_synced",
-        "gauge",
-        "1 when every owner informer cache has completed its first list, else 0.");
-    out.append("migrate_gate_owner_caches_synced ")
-        .append(ownerCachesSynced.getAsBoolean() ? 1 : 0)
-        .append('\n');
-
-    header(out, "migrate_gate_ready", "gauge", "1 when /readyz reports ready, else 0.");
-    out.append("migrate_gate_ready ").append(ready.getAsBoolean() ? 1 : 0).append('\n');
-    sections.forEach(section -> out.append(section.get()));
-    return out.toString();
-  }
-
-  private static void header(StringBuilder out, String name, String type, String help) {
-    out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-    out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
-  }
-
-  private static void counters(StringBuilder out, String name, Map<String, LongAdder> counters) {
-    // Sorted so successive scrapes list series in the same order.
-    for (Map.Entry<String, LongAdder> entry : new TreeMap<>(counters).entrySet()) {
-      out.append(name)
-          .append('{')
-          .append(entry.getKey())
-          .append("} ")
-          .append(entry.getValue().sum())
-          .append('\n');
-    }
-  }
-
-  private static String format(double value) {
-    String text = String.format(Locale.ROOT, "%.6f", value);
-    text = text.replaceAll("0+$", "");
-    return text.endsWith(".") ? text + "0" : text;
-  }
-
-  /** Label values per the exposition format: backslash, double quote and newline escaped. */
-  static String escape(String value) {
-    StringBuilder escaped = new StringBuilder(value.length());
-    for (int i = 0; i < value.length() && i < 120; i++) {
-      char c = value.charAt(i);
-      switch (c) {
-        case '\\' -> escaped.append("\\\\");
-        case '"' -> escaped.append("\\\"");
-        case '\n' -> escaped.append("\\n");
-        default -> escaped.append(c);
-      }
-    }
-    return escaped.toString();
+        "1 when every owner informer cache has completed its first list, else 0.",
+        ownerCachesSynced.getAsBoolean() ? 1 : 0);
+    out.gauge(
+        "migrate_gate_ready",
+        "1 when /readyz reports ready, else 0.",
+        ready.getAsBoolean() ? 1 : 0);
+    StringBuilder text = new StringBuilder(out.toString());
+    sections.forEach(section -> text.append(section.get()));
+    return text.toString();
   }
 }

@@ -1,5 +1,6 @@
 package io.migrategate.tls;
 
+import io.migrategate.metrics.PrometheusText;
 import java.time.Instant;
 
 /**
@@ -124,54 +125,38 @@ public record TlsStatus(
 
   /** Prometheus text-format lines (HELP, TYPE, sample) for the TLS gauges and counters. */
   public void appendPrometheus(StringBuilder out) {
-    gauge(
-        out,
-        "migrate_gate_ca_not_after_timestamp_seconds",
-        "Expiry (Unix time) of the CA that signs this replica's serving certificates.",
-        caNotAfter == null ? 0 : caNotAfter.getEpochSecond());
-    gauge(
-        out,
-        "migrate_gate_cabundle_in_sync",
-        "1 when every webhook entry's caBundle holds exactly the CAs clients must trust.",
-        caBundleInSync ? 1 : 0);
-    gauge(
-        out,
-        "migrate_gate_serving_certificate_issuer_trusted",
-        "1 when the caBundle holds the issuer of the certificate this replica serves.",
-        servingIssuerTrusted ? 1 : 0);
-    counter(
-        out,
-        "migrate_gate_serving_certificates_issued_total",
-        "Serving certificates minted by this replica.",
-        servingCertificatesIssued);
-    counter(
-        out,
-        "migrate_gate_ca_rotations_total",
-        "Changes of the signing CA seen by this replica since it started.",
-        caRotations);
-    out.append(
-        "# HELP migrate_gate_cabundle_patches_total Patches of the caBundle by this replica,"
-            + " by result.\n");
-    out.append("# TYPE migrate_gate_cabundle_patches_total counter\n");
-    out.append("migrate_gate_cabundle_patches_total{result=\"success\"} ")
-        .append(caBundlePatches)
-        .append('\n');
-    out.append("migrate_gate_cabundle_patches_total{result=\"failure\"} ")
-        .append(caBundlePatchFailures)
-        .append('\n');
-  }
-
-  private static void gauge(StringBuilder out, String name, String help, long value) {
-    sample(out, name, "gauge", help, value);
-  }
-
-  private static void counter(StringBuilder out, String name, String help, long value) {
-    sample(out, name, "counter", help, value);
-  }
-
-  private static void sample(StringBuilder out, String name, String type, String help, long v) {
-    out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-    out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
-    out.append(name).append(' ').append(v).append('\n');
+    new PrometheusText(out)
+        .gauge(
+            "migrate_gate_ca_not_after_timestamp_seconds",
+            "Expiry (Unix time) of the CA that signs this replica's serving certificates.",
+            caNotAfter == null ? 0 : caNotAfter.getEpochSecond())
+        .gauge(
+            "migrate_gate_cabundle_in_sync",
+            "1 when every webhook entry's caBundle holds exactly the CAs clients must trust.",
+            caBundleInSync ? 1 : 0)
+        .gauge(
+            "migrate_gate_serving_certificate_issuer_trusted",
+            "1 when the caBundle holds the issuer of the certificate this replica serves.",
+            servingIssuerTrusted ? 1 : 0)
+        .counter(
+            "migrate_gate_serving_certificates_issued_total",
+            "Serving certificates minted by this replica.",
+            servingCertificatesIssued)
+        .counter(
+            "migrate_gate_ca_rotations_total",
+            "Changes of the signing CA seen by this replica since it started.",
+            caRotations)
+        .family(
+            "migrate_gate_cabundle_patches_total",
+            "counter",
+            "Patches of the caBundle by this replica, by result.")
+        .sample(
+            "migrate_gate_cabundle_patches_total",
+            PrometheusText.label("result", "success"),
+            caBundlePatches)
+        .sample(
+            "migrate_gate_cabundle_patches_total",
+            PrometheusText.label("result", "failure"),
+            caBundlePatchFailures);
   }
 }

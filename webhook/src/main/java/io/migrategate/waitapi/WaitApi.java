@@ -7,6 +7,7 @@ import io.migrategate.jobs.JobLookup;
 import io.migrategate.jobs.JobSetVerdict;
 import io.migrategate.jobs.JobTracker;
 import io.migrategate.jobs.JobVerdict;
+import io.migrategate.metrics.PrometheusText;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
@@ -22,7 +23,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.regex.Pattern;
@@ -495,48 +495,42 @@ public final class WaitApi {
 
   /** Prometheus text of the wait API's metrics (appended to the gate's /metrics). */
   public String renderMetrics() {
-    StringBuilder out = new StringBuilder(1024);
-    out.append("# HELP migrate_gate_wait_requests_total Wait API requests, by HTTP status.\n");
-    out.append("# TYPE migrate_gate_wait_requests_total counter\n");
-    new TreeMap<>(requests)
-        .forEach(
-            (code, n) ->
-                out.append("migrate_gate_wait_requests_total{code=\"")
-                    .append(code)
-                    .append("\"} ")
-                    .append(n.sum())
-                    .append('\n'));
-    out.append("# HELP migrate_gate_wait_verdicts_total Verdicts sent to waiters, by outcome.\n");
-    out.append("# TYPE migrate_gate_wait_verdicts_total counter\n");
-    new TreeMap<>(verdicts)
-        .forEach(
-            (outcome, n) ->
-                out.append("migrate_gate_wait_verdicts_total{outcome=\"")
-                    .append(outcome)
-                    .append("\"} ")
-                    .append(n.sum())
-                    .append('\n'));
-    out.append("# HELP migrate_gate_wait_streams Open wait API streams (waiting pods).\n");
-    out.append("# TYPE migrate_gate_wait_streams gauge\n");
-    out.append("migrate_gate_wait_streams ").append(openStreams.sum()).append('\n');
-    out.append("# HELP migrate_gate_tracked_jobs Jobs in the gate's cluster-wide cache.\n");
-    out.append("# TYPE migrate_gate_tracked_jobs gauge\n");
-    out.append("migrate_gate_tracked_jobs ").append(tracker.trackedJobs()).append('\n');
-    out.append(
-        "# HELP migrate_gate_job_tracker_ready 1 when Jobs and the ledger have been read.\n");
-    out.append("# TYPE migrate_gate_job_tracker_ready gauge\n");
-    out.append("migrate_gate_job_tracker_ready ").append(tracker.isReady() ? 1 : 0).append('\n');
+    PrometheusText out =
+        new PrometheusText()
+            .family(
+                "migrate_gate_wait_requests_total", "counter", "Wait API requests, by HTTP status.")
+            .countersBy("migrate_gate_wait_requests_total", "code", requests)
+            .family(
+                "migrate_gate_wait_verdicts_total",
+                "counter",
+                "Verdicts sent to waiters, by outcome.")
+            .countersBy("migrate_gate_wait_verdicts_total", "outcome", verdicts)
+            .gauge(
+                "migrate_gate_wait_streams",
+                "Open wait API streams (waiting pods).",
+                openStreams.sum())
+            .gauge(
+                "migrate_gate_tracked_jobs",
+                "Jobs in the gate's cluster-wide cache.",
+                tracker.trackedJobs())
+            .gauge(
+                "migrate_gate_job_tracker_ready",
+                "1 when Jobs and the ledger have been read.",
+                tracker.isReady() ? 1 : 0);
     if (reviewer instanceof CachingTokenReviewer caching) {
-      out.append(
-          "# HELP migrate_gate_token_reviews_total Token checks, by source: the API server's"
-              + " TokenReview or the gate's short-lived cache.\n");
-      out.append("# TYPE migrate_gate_token_reviews_total counter\n");
-      out.append("migrate_gate_token_reviews_total{source=\"api\"} ")
-          .append(caching.reviews())
-          .append('\n');
-      out.append("migrate_gate_token_reviews_total{source=\"cache\"} ")
-          .append(caching.hits())
-          .append('\n');
+      out.family(
+              "migrate_gate_token_reviews_total",
+              "counter",
+              "Token checks, by source: the API server's TokenReview or the gate's short-lived"
+                  + " cache.")
+          .sample(
+              "migrate_gate_token_reviews_total",
+              PrometheusText.label("source", "api"),
+              caching.reviews())
+          .sample(
+              "migrate_gate_token_reviews_total",
+              PrometheusText.label("source", "cache"),
+              caching.hits());
     }
     return out.toString();
   }
