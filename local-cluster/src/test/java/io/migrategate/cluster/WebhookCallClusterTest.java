@@ -1,16 +1,12 @@
 package io.migrategate.cluster;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpsConfigurator;
 import com.sun.net.httpserver.HttpsServer;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.migrategate.tls.CaBundle;
 import io.migrategate.tls.CertificateAuthority;
 import io.migrategate.tls.IssuedCertificate;
 import java.io.IOException;
@@ -58,82 +54,41 @@ class WebhookCallClusterTest {
           exchange.close();
         });
     server.start();
-    String webhookName = "test-webhook-" + ns;
-    try {
-      MutatingWebhookConfiguration config =
-          new MutatingWebhookConfigurationBuilder()
-              .withNewMetadata()
-              .withName(webhookName)
-              .endMetadata()
-              .addNewWebhook()
-              .withName("test.migrate-gate.io")
-              .withAdmissionReviewVersions("v1")
-              .withSideEffects("None")
-              .withFailurePolicy("Fail")
-              .withTimeoutSeconds(5)
-              .withNewClientConfig()
-              .withUrl("https://127.0.0.1:" + server.getAddress().getPort() + "/mutate")
-              .withCaBundle(CaBundle.encode(ca.certificatePem()))
-              .endClientConfig()
-              .withNewNamespaceSelector()
-              .addToMatchLabels("kubernetes.io/metadata.name", ns)
-              .endNamespaceSelector()
-              .addNewRule()
-              .withApiGroups("")
-              .withApiVersions("v1")
-              .withResources("pods")
-              .withOperations("CREATE")
-              .endRule()
-              .endWebhook()
-              .build();
-      client.admissionRegistration().v1().mutatingWebhookConfigurations().resource(config).create();
-
+    try (PodWebhook webhook =
+        PodWebhook.register(
+            client,
+            "test-webhook-" + ns,
+            "https://127.0.0.1:" + server.getAddress().getPort() + "/mutate",
+            ca.certificatePem(),
+            Map.of("kubernetes.io/metadata.name", ns))) {
       // The webhook configuration reaches the API server's admission chain asynchronously.
-      Pod stored = createPodUntilMutated(client, ns);
-      assertEquals(
-          "yes", stored.getMetadata().getAnnotations().get("test.migrate-gate.io/mutated"));
-      assertTrue(calls.get() >= 1, "the API server called the webhook");
+      PodWebhook.awaitCalled(
+          client, ns, pod("probe"), WebhookCallClusterTest::mutated, Duration.ofSeconds(30));
+      Pod stored = client.pods().inNamespace(ns).resource(pod("app")).create();
+      assertTrue(mutated(stored), "the stored pod carries the webhook's annotation");
+      assertTrue(calls.get() >= 2, "the API server called the webhook (dry run and create)");
     } finally {
-      client
-          .admissionRegistration()
-          .v1()
-          .mutatingWebhookConfigurations()
-          .withName(webhookName)
-          .delete();
       server.stop(0);
     }
   }
 
-  private static Pod createPodUntilMutated(KubernetesClient client, String ns) {
-    AtomicInteger attempt = new AtomicInteger();
-    Pod[] result = new Pod[1];
-    LocalCluster.await(
-        "a pod created in " + ns + " carries the webhook's annotation",
-        Duration.ofSeconds(30),
-        () -> {
-          String name = "probe-" + attempt.incrementAndGet();
-          Pod pod =
-              client
-                  .pods()
-                  .inNamespace(ns)
-                  .resource(
-                      new PodBuilder()
-                          .withNewMetadata()
-                          .withName(name)
-                          .endMetadata()
-                          .withNewSpec()
-                          .addNewContainer()
-                          .withName("app")
-                          .withImage("registry.example/app:1")
-                          .endContainer()
-                          .endSpec()
-                          .build())
-                  .create();
-          result[0] = pod;
-          Map<String, String> annotations = pod.getMetadata().getAnnotations();
-          return annotations != null && annotations.containsKey("test.migrate-gate.io/mutated");
-        });
-    return result[0];
+  private static Pod pod(String name) {
+    return new PodBuilder()
+        .withNewMetadata()
+        .withName(name)
+        .endMetadata()
+        .withNewSpec()
+        .addNewContainer()
+        .withName("app")
+        .withImage("registry.example/app:1")
+        .endContainer()
+        .endSpec()
+        .build();
+  }
+
+  private static boolean mutated(Pod pod) {
+    Map<String, String> annotations = pod.getMetadata().getAnnotations();
+    return annotations != null && "yes".equals(annotations.get("test.migrate-gate.io/mutated"));
   }
 
   private static final Pattern UID = Pattern.compile("\"uid\"\\s*:\\s*\"([^\"]+)\"");

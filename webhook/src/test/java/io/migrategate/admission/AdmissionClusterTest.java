@@ -16,8 +16,6 @@ import io.fabric8.kubernetes.api.model.PodSpec;
 import io.fabric8.kubernetes.api.model.PodSpecBuilder;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
@@ -27,7 +25,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
-import io.migrategate.tls.CaBundle;
+import io.migrategate.cluster.PodWebhook;
 import io.migrategate.tls.CertificateAuthority;
 import io.migrategate.tls.IssuedCertificate;
 import java.io.IOException;
@@ -65,7 +63,7 @@ class AdmissionClusterTest {
   private static ExecutorService executor;
   private static KubernetesOwnerLookup owners;
   private static String namespace;
-  private static String webhookName;
+  private static PodWebhook webhook;
 
   @BeforeAll
   static void registerGate(LocalCluster cluster) throws Exception {
@@ -102,41 +100,13 @@ class AdmissionClusterTest {
     server.setExecutor(executor);
     server.start();
 
-    webhookName = "migrate-gate-test-" + namespace;
-    MutatingWebhookConfiguration configuration =
-        new MutatingWebhookConfigurationBuilder()
-            .withNewMetadata()
-            .withName(webhookName)
-            .endMetadata()
-            .addNewWebhook()
-            .withName("pods.migrate-gate.test")
-            .withNewClientConfig()
-            .withUrl("https://127.0.0.1:" + server.getAddress().getPort() + "/mutate")
-            .withCaBundle(CaBundle.encode(ca.certificatePem()))
-            .endClientConfig()
-            .addNewRule()
-            .withOperations("CREATE")
-            .withApiGroups("")
-            .withApiVersions("v1")
-            .withResources("pods")
-            .withScope("Namespaced")
-            .endRule()
-            .withAdmissionReviewVersions("v1")
-            .withSideEffects("None")
-            .withFailurePolicy("Fail")
-            .withReinvocationPolicy("IfNeeded")
-            .withTimeoutSeconds(5)
-            .withNewNamespaceSelector()
-            .addToMatchLabels("migrate-gate.test/webhook", namespace)
-            .endNamespaceSelector()
-            .endWebhook()
-            .build();
-    client
-        .admissionRegistration()
-        .v1()
-        .mutatingWebhookConfigurations()
-        .resource(configuration)
-        .create();
+    webhook =
+        PodWebhook.register(
+            client,
+            "migrate-gate-test-" + namespace,
+            "https://127.0.0.1:" + server.getAddress().getPort() + "/mutate",
+            ca.certificatePem(),
+            Map.of("migrate-gate.test/webhook", namespace));
 
     // The API server picks the configuration up asynchronously; a dry run shows when it is active
     // (and that dry-run requests get the same patch).
@@ -148,22 +118,13 @@ class AdmissionClusterTest {
             .endMetadata()
             .withSpec(restrictedSpec())
             .build();
-    LocalCluster.await(
-        "the webhook to be called for a dry-run pod",
-        DEADLINE,
-        () -> hasWaitFirst(client.pods().inNamespace(namespace).resource(probe).dryRun().create()));
+    PodWebhook.awaitCalled(client, namespace, probe, AdmissionClusterTest::hasWaitFirst, DEADLINE);
   }
 
   @AfterAll
   static void unregisterGate(LocalCluster cluster) {
-    if (webhookName != null) {
-      cluster
-          .client()
-          .admissionRegistration()
-          .v1()
-          .mutatingWebhookConfigurations()
-          .withName(webhookName)
-          .delete();
+    if (webhook != null) {
+      webhook.close();
     }
     if (server != null) {
       server.stop(0);

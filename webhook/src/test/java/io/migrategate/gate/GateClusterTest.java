@@ -4,14 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
-import io.migrategate.tls.CaBundle;
+import io.migrategate.cluster.PodWebhook;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +27,7 @@ class GateClusterTest {
   private static final Duration DEADLINE = Duration.ofSeconds(90);
   private static GateFixture gate;
   private static String namespace;
-  private static String webhookName;
+  private static PodWebhook webhook;
 
   @BeforeAll
   static void registerTheGate(LocalCluster cluster) throws Exception {
@@ -47,42 +45,13 @@ class GateClusterTest {
                     .build());
     gate =
         new GateFixture(GateMain::defaultReviewer, "--kubeconfig", cluster.kubeconfig().toString());
-    webhookName = "migrate-gate-server-test-" + namespace;
-    MutatingWebhookConfiguration configuration =
-        new MutatingWebhookConfigurationBuilder()
-            .withNewMetadata()
-            .withName(webhookName)
-            .endMetadata()
-            .addNewWebhook()
-            .withName("pods.migrate-gate.test")
-            .withNewClientConfig()
-            .withUrl("https://127.0.0.1:" + gate.gate.port() + "/mutate")
-            .withCaBundle(CaBundle.encode(gate.pki.caCertificatePem()))
-            .endClientConfig()
-            .addNewRule()
-            .withOperations("CREATE")
-            .withApiGroups("")
-            .withApiVersions("v1")
-            .withResources("pods")
-            .withScope("Namespaced")
-            .endRule()
-            .withAdmissionReviewVersions("v1")
-            .withSideEffects("None")
-            .withFailurePolicy("Fail")
-            .withTimeoutSeconds(5)
-            .withNewNamespaceSelector()
-            .addToMatchLabels("migrate-gate.test/server", namespace)
-            .endNamespaceSelector()
-            .endWebhook()
-            .build();
-    client
-        .admissionRegistration()
-        .v1()
-        .mutatingWebhookConfigurations()
-        .resource(configuration)
-        .create();
-    // The API server loads webhook configurations through its own informer, a moment later: a pod
-    // created before that would not be reviewed at all.
+    webhook =
+        PodWebhook.register(
+            client,
+            "migrate-gate-server-test-" + namespace,
+            "https://127.0.0.1:" + gate.gate.port() + "/mutate",
+            gate.pki.caCertificatePem(),
+            Map.of("migrate-gate.test/server", namespace));
     Pod probe =
         new io.fabric8.kubernetes.api.model.PodBuilder()
             .withNewMetadata()
@@ -91,32 +60,18 @@ class GateClusterTest {
             .endMetadata()
             .withSpec(deployment("probe", Map.of(), Map.of()).getSpec().getTemplate().getSpec())
             .build();
-    LocalCluster.await(
-        "the API server calls the gate for a dry-run pod",
-        DEADLINE,
-        () ->
-            client
-                    .pods()
-                    .inNamespace(namespace)
-                    .resource(probe)
-                    .dryRun()
-                    .create()
-                    .getMetadata()
-                    .getAnnotations()
-                    .get("migrate.io/status")
-                != null);
+    PodWebhook.awaitCalled(
+        client,
+        namespace,
+        probe,
+        pod -> pod.getMetadata().getAnnotations().get("migrate.io/status") != null,
+        DEADLINE);
   }
 
   @AfterAll
   static void unregister(LocalCluster cluster) throws Exception {
-    if (webhookName != null) {
-      cluster
-          .client()
-          .admissionRegistration()
-          .v1()
-          .mutatingWebhookConfigurations()
-          .withName(webhookName)
-          .delete();
+    if (webhook != null) {
+      webhook.close();
     }
     if (gate != null) {
       gate.close();

@@ -2,7 +2,6 @@ package io.migrategate.gate;
 
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
-import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfigurationBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBuilder;
@@ -11,8 +10,8 @@ import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.migrategate.cluster.LocalCluster;
+import io.migrategate.cluster.PodWebhook;
 import io.migrategate.cluster.TokenKubeconfig;
-import io.migrategate.tls.CaBundle;
 import io.migrategate.tls.CertificateAuthority;
 import io.migrategate.tls.IssuedCertificate;
 import java.io.ByteArrayOutputStream;
@@ -60,6 +59,7 @@ final class GateWaitScene implements AutoCloseable {
   private final ByteArrayOutputStream gateLog = new ByteArrayOutputStream();
   private final List<String> appNamespaces = new ArrayList<>();
   private Gate gate;
+  private PodWebhook webhook;
 
   GateWaitScene(LocalCluster cluster) throws Exception {
     this.cluster = cluster;
@@ -303,39 +303,9 @@ final class GateWaitScene implements AutoCloseable {
   }
 
   private void registerWebhook() {
-    admin
-        .admissionRegistration()
-        .v1()
-        .mutatingWebhookConfigurations()
-        .resource(
-            new MutatingWebhookConfigurationBuilder()
-                .withNewMetadata()
-                .withName(webhookName)
-                .endMetadata()
-                .addNewWebhook()
-                .withName("pods.migrate-gate.test")
-                .withNewClientConfig()
-                .withUrl(url() + "/mutate")
-                .withCaBundle(CaBundle.encode(caPem))
-                .endClientConfig()
-                .addNewRule()
-                .withOperations("CREATE")
-                .withApiGroups("")
-                .withApiVersions("v1")
-                .withResources("pods")
-                .withScope("Namespaced")
-                .endRule()
-                .withAdmissionReviewVersions("v1")
-                .withSideEffects("None")
-                .withFailurePolicy("Fail")
-                .withReinvocationPolicy("IfNeeded")
-                .withTimeoutSeconds(5)
-                .withNewNamespaceSelector()
-                .addToMatchLabels(label, gateNamespace)
-                .endNamespaceSelector()
-                .endWebhook()
-                .build())
-        .create();
+    webhook =
+        PodWebhook.register(
+            admin, webhookName, url() + "/mutate", caPem, Map.of(label, gateNamespace));
   }
 
   private Path kubeconfigFor(String namespace, String serviceAccount) {
@@ -357,12 +327,9 @@ final class GateWaitScene implements AutoCloseable {
     if (gate != null) {
       gate.drainAndStop();
     }
-    admin
-        .admissionRegistration()
-        .v1()
-        .mutatingWebhookConfigurations()
-        .withName(webhookName)
-        .delete();
+    if (webhook != null) {
+      webhook.close();
+    }
     admin.rbac().clusterRoleBindings().withName(clusterRole).delete();
     admin.rbac().clusterRoles().withName(clusterRole).delete();
     for (String namespace : appNamespaces) {
