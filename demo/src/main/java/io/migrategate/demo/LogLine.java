@@ -22,6 +22,9 @@ final class LogLine {
 
   private static final int MAX_VALUE = 60;
 
+  /** Fields the live view never shows: the message itself, its level and time, the logger. */
+  private static final Set<String> HIDDEN_FIELDS = Set.of("msg", "level", "time", "ts", "logger");
+
   private LogLine() {}
 
   /**
@@ -94,7 +97,7 @@ final class LogLine {
     text.append(fields.get("msg"));
     int shown = 0;
     for (Map.Entry<String, String> field : fields.entrySet()) {
-      if (Set.of("msg", "level", "time", "ts", "logger").contains(field.getKey())) {
+      if (HIDDEN_FIELDS.contains(field.getKey())) {
         continue;
       }
       if (shown++ == MAX_FIELDS) {

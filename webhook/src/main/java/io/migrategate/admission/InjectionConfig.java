@@ -123,16 +123,19 @@ public record InjectionConfig(
 
   /** Whether pods of {@code namespace} are never touched. */
   public boolean isExcluded(String namespace) {
-    return exclusion(gateNamespace, excludedNamespaces).test(namespace);
+    return isExcluded(gateNamespace, excludedNamespaces, namespace);
   }
 
   /** The namespaces whose pods the gate never touches: its own, the system's, the configured. */
   public static Predicate<String> exclusion(
       String gateNamespace, Collection<String> excludedNamespaces) {
     Set<String> excluded = Set.copyOf(excludedNamespaces);
-    return namespace ->
-        gateNamespace.equals(namespace)
-            || SYSTEM_NAMESPACES.contains(namespace)
-            || excluded.contains(namespace);
+    return namespace -> isExcluded(gateNamespace, excluded, namespace);
+  }
+
+  private static boolean isExcluded(String gateNamespace, Set<String> excluded, String namespace) {
+    return gateNamespace.equals(namespace)
+        || SYSTEM_NAMESPACES.contains(namespace)
+        || excluded.contains(namespace);
   }
 }

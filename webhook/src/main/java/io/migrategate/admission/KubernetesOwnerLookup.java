@@ -7,12 +7,11 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.migrategate.kube.KubernetesClients;
 import io.vertx.core.Context;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -53,22 +52,10 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
   private final LongAdder failures = new LongAdder();
 
   private KubernetesOwnerLookup(Config config, Duration lookupTimeout) {
-    int timeoutMillis = Math.toIntExact(lookupTimeout.toMillis());
     // Lookups are answered within the admission deadline or not at all: one attempt, short
     // timeouts. The workload controller retries a denied pod; the gate does not retry for it.
-    this.getClient =
-        new KubernetesClientBuilder()
-            .withConfig(
-                new ConfigBuilder(config)
-                    .withRequestTimeout(timeoutMillis)
-                    .withConnectionTimeout(timeoutMillis)
-                    .withRequestRetryBackoffLimit(0)
-                    .build())
-            .build();
-    this.watchClient =
-        new KubernetesClientBuilder()
-            .withConfig(new ConfigBuilder(config).withRequestRetryBackoffLimit(0).build())
-            .build();
+    this.getClient = KubernetesClients.oneAttempt(config, lookupTimeout);
+    this.watchClient = KubernetesClients.withoutRetries(config);
     register("apps", "ReplicaSet", ReplicaSet.class, ReplicaSet::new);
     register("apps", "Deployment", Deployment.class, Deployment::new);
     register("apps", "StatefulSet", StatefulSet.class, StatefulSet::new);

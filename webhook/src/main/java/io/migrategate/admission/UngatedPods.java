@@ -120,14 +120,12 @@ final class UngatedPods {
               pod.metadata().path("name").asText(""),
               pod.metadata().path("uid").asText(""),
               status);
-      byWorkload.merge(
-          workload.kind() + "/" + workload.name() + "/" + workload.uid(),
-          new Finding(namespace, workload, gate.spec().jobs(), List.of(found)),
-          (a, b) -> {
-            List<Pod> all = new ArrayList<>(a.pods());
-            all.addAll(b.pods());
-            return new Finding(a.namespace(), a.workload(), a.jobs(), all);
-          });
+      byWorkload
+          .computeIfAbsent(
+              workload.kind() + "/" + workload.name() + "/" + workload.uid(),
+              key -> new Finding(namespace, workload, gate.spec().jobs(), new ArrayList<>()))
+          .pods()
+          .add(found);
     }
     return byWorkload.values().stream()
         .map(

@@ -1,12 +1,11 @@
 package io.migrategate.gate;
 
 import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.migrategate.admission.KubernetesOwnerLookup;
 import io.migrategate.admission.UngatedPodAuditor;
 import io.migrategate.jobs.KubernetesJobTracking;
+import io.migrategate.kube.KubernetesClients;
 import io.migrategate.ledger.LedgerPolicy;
 import io.migrategate.waitapi.CachingTokenReviewer;
 import io.migrategate.waitapi.KubernetesTokenReviewer;
@@ -34,7 +33,7 @@ public final class KubernetesAccess implements AutoCloseable {
     }
   }
 
-  private static final int CHECK_TIMEOUT_MILLIS = 5000;
+  private static final Duration CHECK_TIMEOUT = Duration.ofSeconds(5);
 
   private final Path kubeconfig;
   private final GateLog log;
@@ -75,17 +74,8 @@ public final class KubernetesAccess implements AutoCloseable {
     }
     synchronized (this) {
       if (client == null) {
-        // One quick attempt: the check runs again on its own schedule, and a retrying call
-        // would hide for a minute that the API is gone.
-        client =
-            new KubernetesClientBuilder()
-                .withConfig(
-                    new ConfigBuilder(config())
-                        .withRequestRetryBackoffLimit(0)
-                        .withConnectionTimeout(CHECK_TIMEOUT_MILLIS)
-                        .withRequestTimeout(CHECK_TIMEOUT_MILLIS)
-                        .build())
-                .build();
+        // One quick attempt: the check runs again on its own schedule.
+        client = KubernetesClients.oneAttempt(config(), CHECK_TIMEOUT);
       }
       return client;
     }

@@ -2,14 +2,14 @@ package io.migrategate.jobs;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.Config;
-import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.migrategate.kube.KubernetesClients;
 import io.migrategate.ledger.ConfigMapSuccessLedger;
 import io.migrategate.ledger.LedgerPolicy;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
@@ -32,7 +32,7 @@ public final class KubernetesJobTracking implements AutoCloseable {
    * Bound of one confirming read ({@link #currentRun}). It runs inside an admission review, after
    * owner lookups, all within the webhook's {@code timeoutSeconds} (5 s as shipped).
    */
-  static final int READ_TIMEOUT_MILLIS = 1500;
+  static final Duration READ_TIMEOUT = Duration.ofMillis(1500);
 
   private final KubernetesClient client;
   private final KubernetesClient readClient;
@@ -42,19 +42,8 @@ public final class KubernetesJobTracking implements AutoCloseable {
 
   private KubernetesJobTracking(Config config, String gateNamespace, LedgerPolicy policy) {
     // Informers retry on their own; a failing request should fail fast rather than hold a thread.
-    this.client =
-        new KubernetesClientBuilder()
-            .withConfig(new ConfigBuilder(config).withRequestRetryBackoffLimit(0).build())
-            .build();
-    this.readClient =
-        new KubernetesClientBuilder()
-            .withConfig(
-                new ConfigBuilder(config)
-                    .withRequestTimeout(READ_TIMEOUT_MILLIS)
-                    .withConnectionTimeout(READ_TIMEOUT_MILLIS)
-                    .withRequestRetryBackoffLimit(0)
-                    .build())
-            .build();
+    this.client = KubernetesClients.withoutRetries(config);
+    this.readClient = KubernetesClients.oneAttempt(config, READ_TIMEOUT);
     Clock clock = Clock.systemUTC();
     this.ledger = ConfigMapSuccessLedger.start(client, gateNamespace, policy, clock);
     this.tracker = new JobTracker(ledger, clock);

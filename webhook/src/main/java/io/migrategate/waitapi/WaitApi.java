@@ -331,10 +331,8 @@ public final class WaitApi {
         return;
       }
       long delay = confirmRetry.toMillis();
-      confirmRetry =
-          confirmRetry.multipliedBy(2).compareTo(MAX_CONFIRM_RETRY) > 0
-              ? MAX_CONFIRM_RETRY
-              : confirmRetry.multipliedBy(2);
+      Duration doubled = confirmRetry.multipliedBy(2);
+      confirmRetry = doubled.compareTo(MAX_CONFIRM_RETRY) > 0 ? MAX_CONFIRM_RETRY : doubled;
       ctx.vertx().setTimer(delay, id -> update());
     }
 
