@@ -110,6 +110,22 @@ final class ClusterScene implements AutoCloseable {
     return patch.toString();
   }
 
+  /**
+   * Kustomize JSON patch operations pointing the first {@code entries} webhooks at a local port.
+   */
+  static String urlPatch(int entries, int port) {
+    StringBuilder patch = new StringBuilder();
+    for (int i = 0; i < entries; i++) {
+      patch
+          .append("      - op: replace\n        path: /webhooks/")
+          .append(i)
+          .append("/clientConfig/url\n        value: https://127.0.0.1:")
+          .append(port)
+          .append("/mutate\n");
+    }
+    return patch.toString();
+  }
+
   Tools.Result kubectl(String stdin, String... args) {
     return tools.kubectl(cluster.kubeconfig(), stdin, args);
   }

@@ -205,15 +205,6 @@ class GateProcessesClusterTest {
    */
   private static Rendered render(
       ClusterScene scene, String gateNamespace, String webhookConfiguration, int webhookPort) {
-    StringBuilder urlPatch = new StringBuilder();
-    for (int i = 0; i < 3; i++) {
-      urlPatch
-          .append("      - op: replace\n        path: /webhooks/")
-          .append(i)
-          .append("/clientConfig/url\n        value: https://127.0.0.1:")
-          .append(webhookPort)
-          .append("/mutate\n");
-    }
     scene.overlay(
         "procs",
         String.join(
@@ -224,7 +215,7 @@ class GateProcessesClusterTest {
             "patches:",
             "  - target: {kind: MutatingWebhookConfiguration}",
             "    patch: |-",
-            scene.scopePatch(3) + urlPatch,
+            scene.scopePatch(3) + ClusterScene.urlPatch(3, webhookPort),
             // resourceNames are not names kustomize knows to suffix.
             "  - target: {kind: ClusterRole, name: migrate-gate-tls}",
             "    patch: |-",

@@ -54,16 +54,6 @@ class GateStoppedClusterTest {
   void localOverlayWithNoGateListening(LocalCluster cluster) {
     try (ClusterScene scene = new ClusterScene(cluster)) {
       String gateNamespace = "mg-stopped-" + scene.id;
-      String url = "https://127.0.0.1:" + ClusterScene.closedPort() + "/mutate";
-      StringBuilder urlPatch = new StringBuilder();
-      for (int i = 0; i < 3; i++) {
-        urlPatch
-            .append("      - op: replace\n        path: /webhooks/")
-            .append(i)
-            .append("/clientConfig/url\n        value: ")
-            .append(url)
-            .append('\n');
-      }
       String overlay =
           scene
               .overlay(
@@ -76,7 +66,7 @@ class GateStoppedClusterTest {
                       "patches:",
                       "  - target: {kind: MutatingWebhookConfiguration}",
                       "    patch: |-",
-                      scene.scopePatch(3) + urlPatch))
+                      scene.scopePatch(3) + ClusterScene.urlPatch(3, ClusterScene.closedPort())))
               .toString();
       scene.onClose(() -> scene.kubectl(null, "delete", "-k", overlay, "--wait=false"));
       scene.kubectl(null, "apply", "--server-side", "-k", overlay).requireSuccess();

@@ -57,10 +57,7 @@ class PodAdmissionReviewerTest {
 
   @Test
   void reviewWithoutRequestOrObjectNeverThrows() throws Exception {
-    AdmissionReviewer reviewer =
-        new PodAdmissionReviewer(
-            InjectionConfig.defaults(GoldenAdmissionTest.WAITER_IMAGE, "migrate-gate"),
-            OwnerLookup.unavailable("no API"));
+    AdmissionReviewer reviewer = reviewerWithoutApi("no API");
     ReviewResult empty = reviewer.review(new AdmissionReview());
     assertEquals(Outcome.ERROR, empty.outcome());
     assertEquals("AdmissionReview", empty.response().getKind());
@@ -83,10 +80,7 @@ class PodAdmissionReviewerTest {
 
   @Test
   void podCreateWithoutNamespaceIsABadRequestNotAnInternalError() throws Exception {
-    AdmissionReviewer reviewer =
-        new PodAdmissionReviewer(
-            InjectionConfig.defaults(GoldenAdmissionTest.WAITER_IMAGE, "migrate-gate"),
-            OwnerLookup.unavailable("no API"));
+    AdmissionReviewer reviewer = reviewerWithoutApi("no API");
     ObjectNode review = (ObjectNode) goldenReview("pod-annotation");
     ((ObjectNode) review.path("request")).remove("namespace");
     ((ObjectNode) review.path("request").path("object").path("metadata")).remove("namespace");
@@ -100,12 +94,16 @@ class PodAdmissionReviewerTest {
 
   @Test
   void podAnnotatedItselfNeedsNoApi() throws Exception {
-    AdmissionReviewer reviewer =
-        new PodAdmissionReviewer(
-            InjectionConfig.defaults(GoldenAdmissionTest.WAITER_IMAGE, "migrate-gate"),
-            OwnerLookup.unavailable("API server unreachable"));
+    AdmissionReviewer reviewer = reviewerWithoutApi("API server unreachable");
     ReviewResult result =
         reviewer.review(GoldenAdmissionTest.parse(goldenReview("generate-name-pod")));
     assertEquals(Outcome.INJECTED, result.outcome());
+  }
+
+  /** The production reviewer with default injection and no API access ({@code why}). */
+  private static AdmissionReviewer reviewerWithoutApi(String why) {
+    return new PodAdmissionReviewer(
+        InjectionConfig.defaults(GoldenAdmissionTest.WAITER_IMAGE, "migrate-gate"),
+        OwnerLookup.unavailable(why));
   }
 }

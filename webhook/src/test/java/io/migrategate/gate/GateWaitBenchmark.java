@@ -167,26 +167,7 @@ public final class GateWaitBenchmark {
               scene.dir.resolve(name + "-" + i),
               WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, job)));
     }
-    streams.awaitReady();
-    for (WaiterRun waiter : waiters) {
-      LocalCluster.await("waiter waiting", DEADLINE, () -> waiter.logged("suspended"));
-    }
-    long connectedNanos = System.nanoTime();
-    Cpu connected = Cpu.now(apiServerPid());
-    Outcome outcome = resumeAndTime(job, streams, waiters);
-    Cpu answered = Cpu.now(apiServerPid());
-    Map<String, Double> after = settledRequestCounts();
-    cpu.add(
-        String.format(
-            Locale.ROOT,
-            "| %s | %d | %d | %d | %d |",
-            name,
-            connected.apiServerMillis - connecting.apiServerMillis,
-            connected.thisJvmMillis - connecting.thisJvmMillis,
-            answered.apiServerMillis - connected.apiServerMillis,
-            answered.thisJvmMillis - connected.thisJvmMillis));
-    outcome.print(name, "streams", (connectedNanos - startNanos) / 1e9);
-    return diff(before, after);
+    return measure(name, "streams", job, streams, waiters, before, connecting, startNanos);
   }
 
   // --- direct mode ---------------------------------------------------------------------------
@@ -227,6 +208,26 @@ public final class GateWaitBenchmark {
                   "MIGRATE_GATE_TIMEOUT",
                   "3m")));
     }
+    return measure(name, "watches", job, streams, waiters, before, connecting, startNanos);
+  }
+
+  /**
+   * The part of a phase that is the same in every mode: once every client and waiter process waits,
+   * resumes the Job and records the CPU row, the answer delays and the API requests.
+   *
+   * @param connections what the clients hold, for the report ("streams", "watches")
+   * @return API server requests by verb and resource since {@code before}
+   */
+  private Map<String, Double> measure(
+      String name,
+      String connections,
+      String job,
+      ClientsProcess streams,
+      List<WaiterRun> waiters,
+      Map<String, Double> before,
+      Cpu connecting,
+      long startNanos)
+      throws Exception {
     streams.awaitReady();
     for (WaiterRun waiter : waiters) {
       LocalCluster.await("waiter waiting", DEADLINE, () -> waiter.logged("suspended"));
@@ -245,7 +246,7 @@ public final class GateWaitBenchmark {
             connected.thisJvmMillis - connecting.thisJvmMillis,
             answered.apiServerMillis - connected.apiServerMillis,
             answered.thisJvmMillis - connected.thisJvmMillis));
-    outcome.print(name, "watches", (connectedNanos - startNanos) / 1e9);
+    outcome.print(name, connections, (connectedNanos - startNanos) / 1e9);
     return diff(before, after);
   }
 
