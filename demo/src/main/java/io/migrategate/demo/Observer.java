@@ -6,7 +6,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import io.migrategate.jobs.JobVerdict;
+import io.migrategate.core.JobVerdict;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -124,7 +124,7 @@ final class Observer implements AutoCloseable {
   }
 
   private void jobChanged(Job job) {
-    JobVerdict verdict = JobVerdict.of(job, null);
+    JobVerdict verdict = Verdicts.of(job);
     // One line per phase: the conditions of one outcome arrive in steps (FailureTarget, Failed).
     String state =
         verdict.phase() == JobVerdict.Phase.RUNNING ? verdict.line() : verdict.phase().name();

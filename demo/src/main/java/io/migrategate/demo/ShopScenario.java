@@ -16,7 +16,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.migrategate.jobs.JobVerdict;
+import io.migrategate.core.JobVerdict;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -327,7 +327,7 @@ final class ShopScenario {
           if (job == null) {
             return false;
           }
-          JobVerdict verdict = JobVerdict.of(job, null);
+          JobVerdict verdict = Verdicts.of(job);
           if (verdict.phase().isTerminal() && verdict.phase() != phase) {
             throw new ExpectationFailed("Job " + name + " ended " + verdict.line());
           }
@@ -350,7 +350,7 @@ final class ShopScenario {
     rows.add(List.of("", "", "", ""));
     rows.add(List.of("JOB", "", "", "STATE"));
     for (Job job : client.batch().v1().jobs().inNamespace(namespace).list().getItems()) {
-      rows.add(List.of(job.getMetadata().getName(), "", "", JobVerdict.of(job, null).line()));
+      rows.add(List.of(job.getMetadata().getName(), "", "", Verdicts.of(job).line()));
     }
     view.table(rows);
   }

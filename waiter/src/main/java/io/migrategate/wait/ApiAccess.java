@@ -1,16 +1,13 @@
 package io.migrategate.wait;
 
-import io.fabric8.kubernetes.client.internal.CertUtils;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -20,7 +17,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
 import javax.net.ssl.KeyManager;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import org.snakeyaml.engine.v2.api.Load;
 import org.snakeyaml.engine.v2.api.LoadSettings;
@@ -244,17 +240,9 @@ record ApiAccess(URI server, SSLContext sslContext, Supplier<String> bearerToken
   }
 
   private static KeyManager[] keyManagers(byte[] cert, byte[] key, Path file) {
-    String pem = new String(key, StandardCharsets.US_ASCII);
-    String algorithm = pem.contains("EC PRIVATE KEY") ? "EC" : "RSA";
-    char[] password = "migrate-gate".toCharArray();
-    try (InputStream certIn = new ByteArrayInputStream(cert);
-        InputStream keyIn = new ByteArrayInputStream(key)) {
-      KeyStore store = CertUtils.createKeyStore(certIn, keyIn, algorithm, password, null, password);
-      KeyManagerFactory factory =
-          KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-      factory.init(store, password);
-      return factory.getKeyManagers();
-    } catch (IOException | GeneralSecurityException | RuntimeException e) {
+    try {
+      return ClientKey.keyManagers(cert, key);
+    } catch (GeneralSecurityException | RuntimeException e) {
       throw new AccessException(
           "kubeconfig " + file + ": cannot load the client certificate and key: " + e.getMessage());
     }

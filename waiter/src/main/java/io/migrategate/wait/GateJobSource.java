@@ -1,6 +1,7 @@
 package io.migrategate.wait;
 
-import io.migrategate.jobs.JobVerdict;
+import io.migrategate.core.JobVerdict;
+import io.migrategate.core.Json;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -235,7 +236,7 @@ final class GateJobSource implements JobSource {
             first = false;
             health.restored();
           }
-          if (handle(JobJson.object(line))) {
+          if (handle(Json.object(line))) {
             return StreamEnd.VERDICT;
           }
         }
@@ -252,7 +253,7 @@ final class GateJobSource implements JobSource {
     private boolean handle(Map<String, Object> line) {
       switch (String.valueOf(line.get("type"))) {
         case "job" -> {
-          String job = JobJson.text(line, "job");
+          String job = Json.text(line, "job");
           if (job == null || !jobs.contains(job)) {
             return false;
           }
@@ -267,24 +268,24 @@ final class GateJobSource implements JobSource {
             // a newer gate's phase this waiter does not know: keep waiting for one it does
             return false;
           }
-          String text = JobJson.text(line, "line");
+          String text = Json.text(line, "line");
           events.accept(
               new JobEvent.Judged(
                   job,
-                  JobJson.text(line, "uid"),
+                  Json.text(line, "uid"),
                   new JobVerdict(
                       phase,
                       text == null ? phase.name().toLowerCase(Locale.ROOT) : text,
-                      JobJson.text(line, "reason"),
-                      JobJson.text(line, "message"))));
+                      Json.text(line, "reason"),
+                      Json.text(line, "message"))));
           return false;
         }
         case "verdict" -> {
           return true;
         }
         case "notice" -> {
-          String event = JobJson.text(line, "event");
-          String message = JobJson.text(line, "message");
+          String event = Json.text(line, "event");
+          String message = Json.text(line, "message");
           events.accept(
               new JobEvent.Notice(
                   null,
@@ -344,7 +345,7 @@ final class GateJobSource implements JobSource {
       return "(no body: " + brief(e) + ")";
     }
     try {
-      String message = JobJson.text(JobJson.object(body), "message");
+      String message = Json.text(Json.object(body), "message");
       if (message != null) {
         return message;
       }

@@ -1,7 +1,7 @@
 package io.migrategate.wait;
 
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.migrategate.jobs.JobVerdict;
+import io.migrategate.core.JobSnapshot;
+import io.migrategate.core.JobVerdict;
 
 /** What a {@link JobSource} learned about one followed Job. */
 public sealed interface JobEvent {
@@ -10,7 +10,7 @@ public sealed interface JobEvent {
   String job();
 
   /** The Job as it is now. */
-  record Observed(String job, Job object) implements JobEvent {}
+  record Observed(String job, JobSnapshot object) implements JobEvent {}
 
   /**
    * The Job's verdict as a source that judges Jobs itself reports it (the gate, with the same

@@ -1,6 +1,7 @@
 package io.migrategate.wait;
 
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.migrategate.core.JobSnapshot;
+import io.migrategate.core.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.HttpURLConnection;
@@ -149,8 +150,8 @@ final class KubernetesJobSource implements JobSource {
         events.accept(new JobEvent.Missing(job));
       } else if (status == HttpURLConnection.HTTP_OK) {
         health.restored();
-        Job object = JobJson.job(JobJson.object(response.body()));
-        resourceVersion = object.getMetadata().getResourceVersion();
+        JobSnapshot object = JobSnapshot.fromJson(Json.object(response.body()));
+        resourceVersion = object.resourceVersion();
         events.accept(new JobEvent.Observed(job, object));
       } else {
         health.lost(
@@ -226,11 +227,12 @@ final class KubernetesJobSource implements JobSource {
           if (line.isBlank()) {
             continue;
           }
-          Map<String, Object> event = JobJson.object(line);
+          Map<String, Object> event = Json.object(line);
           switch (String.valueOf(event.get("type"))) {
             case "ADDED", "MODIFIED" ->
                 events.accept(
-                    new JobEvent.Observed(job, JobJson.job(JobJson.map(event.get("object")))));
+                    new JobEvent.Observed(
+                        job, JobSnapshot.fromJson(Json.map(event.get("object")))));
             case "DELETED" -> events.accept(new JobEvent.Missing(job));
             case "BOOKMARK" -> {}
             default -> {
@@ -301,7 +303,7 @@ final class KubernetesJobSource implements JobSource {
   /** The message of a Status body, or the body itself when it is not one. */
   static String statusMessage(String body) {
     try {
-      String message = JobJson.text(JobJson.object(body), "message");
+      String message = Json.text(Json.object(body), "message");
       return message != null ? message : body;
     } catch (IllegalArgumentException e) {
       return body;

@@ -1,9 +1,8 @@
 package io.migrategate.wait;
 
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.migrategate.jobs.JobSetVerdict;
-import io.migrategate.jobs.JobVerdict;
-import io.migrategate.jobs.JobVerdict.Phase;
+import io.migrategate.core.JobSetVerdict;
+import io.migrategate.core.JobVerdict;
+import io.migrategate.core.JobVerdict.Phase;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -87,9 +86,12 @@ final class Waiter {
     String name = event.job() == null ? null : config.qualified(event.job());
     JobState state = states.get(event.job());
     if (event instanceof JobEvent.Observed observed) {
-      Job job = observed.object();
-      String uid = job.getMetadata() == null ? null : job.getMetadata().getUid();
-      return judged(name, state, uid, JobVerdict.of(job, config.revision()), start);
+      return judged(
+          name,
+          state,
+          observed.object().uid(),
+          JobVerdict.of(observed.object(), config.revision()),
+          start);
     }
     if (event instanceof JobEvent.Judged judged) {
       return judged(name, state, judged.uid(), judged.verdict(), start);

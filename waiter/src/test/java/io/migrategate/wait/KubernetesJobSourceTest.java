@@ -117,7 +117,7 @@ class KubernetesJobSourceTest {
     answers.add(ok(job("7", "\"active\":1")));
     answers.add(holdingWatch());
     source.follow("shop", "db-migrate", events::add);
-    assertEquals("7", observed().getMetadata().getResourceVersion());
+    assertEquals("7", observed().resourceVersion());
     LocalCluster.await("the watch request", WAIT, () -> requests.size() >= 2);
     // The server holds the watch open without a byte: the follower blocks in a TLS read whose
     // timeout is minutes away. The waiter closes its sources right before it exits.
@@ -159,8 +159,8 @@ class KubernetesJobSourceTest {
     answers.add(holdingWatch());
     source.follow("shop", "db-migrate", events::add);
 
-    assertEquals("7", observed().getMetadata().getResourceVersion());
-    assertEquals("9", observed().getMetadata().getResourceVersion());
+    assertEquals("7", observed().resourceVersion());
+    assertEquals("9", observed().resourceVersion());
     LocalCluster.await("the second watch", WAIT, () -> requests.size() >= 4);
     assertEquals(JOBS + "/db-migrate", requests.get(0));
     assertTrue(
@@ -187,7 +187,7 @@ class KubernetesJobSourceTest {
     source.follow("shop", "db-migrate", events::add);
 
     assertInstanceOf(JobEvent.Missing.class, next());
-    assertEquals("3", observed().getMetadata().getResourceVersion());
+    assertEquals("3", observed().resourceVersion());
     assertInstanceOf(
         JobEvent.Missing.class, next(), "the bookmark says nothing; DELETED is missing");
     assertTrue(
@@ -210,7 +210,7 @@ class KubernetesJobSourceTest {
         lost.message());
     JobEvent.Notice back = assertInstanceOf(JobEvent.Notice.class, next(), "one notice per outage");
     assertEquals("reconnected", back.event());
-    assertEquals("1", observed().getMetadata().getResourceVersion());
+    assertEquals("1", observed().resourceVersion());
   }
 
   @Test
@@ -224,7 +224,7 @@ class KubernetesJobSourceTest {
     assertTrue(
         lost.message().startsWith("unreadable answer from the API server ("), lost.message());
     assertInstanceOf(JobEvent.Notice.class, next());
-    assertEquals("2", observed().getMetadata().getResourceVersion());
+    assertEquals("2", observed().resourceVersion());
   }
 
   @Test
@@ -255,7 +255,7 @@ class KubernetesJobSourceTest {
     return event;
   }
 
-  private io.fabric8.kubernetes.api.model.batch.v1.Job observed() throws InterruptedException {
+  private io.migrategate.core.JobSnapshot observed() throws InterruptedException {
     return assertInstanceOf(JobEvent.Observed.class, next()).object();
   }
 

@@ -6,7 +6,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.migrategate.cluster.LocalCluster;
-import io.migrategate.jobs.JobVerdict;
+import io.migrategate.core.JobVerdict;
+import io.migrategate.core.JobVerdictTest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -87,7 +88,8 @@ public final class WaiterBenchmark {
         Duration.ofSeconds(60),
         () ->
             JobVerdict.of(
-                        admin.batch().v1().jobs().inNamespace(ns).withName("db-migrate").get(),
+                        JobVerdictTest.snapshot(
+                            admin.batch().v1().jobs().inNamespace(ns).withName("db-migrate").get()),
                         null)
                     .phase()
                 == JobVerdict.Phase.SUCCEEDED);

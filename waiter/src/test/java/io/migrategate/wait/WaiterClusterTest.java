@@ -11,7 +11,8 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
-import io.migrategate.jobs.JobVerdict;
+import io.migrategate.core.JobVerdict;
+import io.migrategate.core.JobVerdictTest;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
@@ -306,7 +307,10 @@ class WaiterClusterTest {
         "Job " + ns + "/" + name + " succeeded",
         EXIT,
         () ->
-            JobVerdict.of(admin.batch().v1().jobs().inNamespace(ns).withName(name).get(), null)
+            JobVerdict.of(
+                        JobVerdictTest.snapshot(
+                            admin.batch().v1().jobs().inNamespace(ns).withName(name).get()),
+                        null)
                     .phase()
                 == JobVerdict.Phase.SUCCEEDED);
   }
@@ -326,7 +330,8 @@ class WaiterClusterTest {
                 new Watcher<Job>() {
                   @Override
                   public void eventReceived(Action action, Job job) {
-                    if (JobVerdict.of(job, null).phase() == JobVerdict.Phase.SUCCEEDED) {
+                    if (JobVerdict.of(JobVerdictTest.snapshot(job), null).phase()
+                        == JobVerdict.Phase.SUCCEEDED) {
                       seen.complete(System.nanoTime());
                     }
                   }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.migrategate.core.JobVerdictTest;
 import io.migrategate.wait.WaiterConfig.LogFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -282,12 +283,13 @@ class WaiterTest {
   private static JobEvent observed(String name, String uid, JobBuilder job) {
     return new JobEvent.Observed(
         name,
-        job.editOrNewMetadata()
-            .withNamespace("shop")
-            .withName(name)
-            .withUid(uid)
-            .endMetadata()
-            .build());
+        JobVerdictTest.snapshot(
+            job.editOrNewMetadata()
+                .withNamespace("shop")
+                .withName(name)
+                .withUid(uid)
+                .endMetadata()
+                .build()));
   }
 
   private static JobBuilder running() {

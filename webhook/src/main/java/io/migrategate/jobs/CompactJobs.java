@@ -3,8 +3,13 @@ package io.migrategate.jobs;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
+import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
+import io.migrategate.core.JobSnapshot;
+import io.migrategate.core.JobVerdict;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Reduces a Job to what {@link JobVerdict} and the ledger read: identity, creation time, the {@code
@@ -28,6 +33,40 @@ final class CompactJobs {
                         && "CronJob".equals(owner.getKind())
                         && owner.getApiVersion() != null
                         && owner.getApiVersion().startsWith("batch/"));
+  }
+
+  /**
+   * What {@link JobVerdict} judges, read from the informer's object. The same reading as the
+   * waiter's {@link JobSnapshot#fromJson} (CompactJobsTest checks both on the verdict's
+   * situations).
+   */
+  static JobSnapshot snapshot(Job job) {
+    ObjectMeta meta = job.getMetadata() == null ? new ObjectMeta() : job.getMetadata();
+    JobSpec spec = job.getSpec() == null ? new JobSpec() : job.getSpec();
+    JobStatus status = job.getStatus() == null ? new JobStatus() : job.getStatus();
+    List<JobSnapshot.Condition> conditions =
+        status.getConditions() == null
+            ? List.of()
+            : status.getConditions().stream()
+                .map(
+                    c ->
+                        new JobSnapshot.Condition(
+                            c.getType(), c.getStatus(), c.getReason(), c.getMessage()))
+                .toList();
+    return new JobSnapshot(
+        meta.getUid(),
+        meta.getResourceVersion(),
+        meta.getAnnotations() == null
+            ? null
+            : meta.getAnnotations().get(JobVerdict.REVISION_ANNOTATION),
+        spec.getCompletions(),
+        spec.getBackoffLimit(),
+        spec.getBackoffLimitPerIndex(),
+        Objects.requireNonNullElse(status.getActive(), 0),
+        Objects.requireNonNullElse(status.getFailed(), 0),
+        Objects.requireNonNullElse(status.getSucceeded(), 0),
+        status.getFailedIndexes(),
+        conditions);
   }
 
   static Job compact(Job job) {

@@ -1,5 +1,6 @@
 package io.migrategate.jobs;
 
+import io.migrategate.core.JobVerdict;
 import java.util.Objects;
 
 /**

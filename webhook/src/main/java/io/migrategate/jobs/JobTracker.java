@@ -2,7 +2,9 @@ package io.migrategate.jobs;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
-import io.migrategate.jobs.JobVerdict.Phase;
+import io.migrategate.core.JobSetVerdict;
+import io.migrategate.core.JobVerdict;
+import io.migrategate.core.JobVerdict.Phase;
 import io.migrategate.ledger.LedgerEntry;
 import io.migrategate.ledger.SuccessLedger;
 import java.time.Clock;
@@ -59,7 +61,7 @@ public final class JobTracker implements SuccessLedger.Listener {
       return;
     }
     jobs.put(key, compact);
-    JobVerdict verdict = JobVerdict.of(compact, null);
+    JobVerdict verdict = JobVerdict.of(CompactJobs.snapshot(compact), null);
     if (CompactJobs.isCronJobRun(job)) {
       // Generated names (schedule-suffixed): no pod waits for them by name; recording each run
       // would only churn the ledger.
@@ -88,7 +90,7 @@ public final class JobTracker implements SuccessLedger.Listener {
     if (key == null) {
       return;
     }
-    if (JobVerdict.of(compact, null).phase() == Phase.SUCCEEDED
+    if (JobVerdict.of(CompactJobs.snapshot(compact), null).phase() == Phase.SUCCEEDED
         && !CompactJobs.isCronJobRun(lastState)) {
       ledger.record(entry(compact, true));
     }
@@ -152,7 +154,7 @@ public final class JobTracker implements SuccessLedger.Listener {
   public JobLookup lookup(String namespace, String name, String revision) {
     Job live = jobs.get(namespace + "/" + name);
     if (live != null) {
-      JobVerdict verdict = JobVerdict.of(live, revision);
+      JobVerdict verdict = JobVerdict.of(CompactJobs.snapshot(live), revision);
       return new JobLookup(
           name, JobLookup.Source.LIVE, live.getMetadata().getUid(), verdict, verdict.line());
     }

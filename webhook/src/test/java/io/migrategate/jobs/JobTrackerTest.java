@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.migrategate.core.JobSetVerdict;
+import io.migrategate.core.JobVerdict;
+import io.migrategate.core.JobVerdict.Phase;
 import io.migrategate.jobs.JobLookup.Source;
-import io.migrategate.jobs.JobVerdict.Phase;
 import io.migrategate.ledger.InMemorySuccessLedger;
 import io.migrategate.ledger.LedgerEntry;
 import java.time.Clock;

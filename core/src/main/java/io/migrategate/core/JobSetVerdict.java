@@ -1,6 +1,6 @@
-package io.migrategate.jobs;
+package io.migrategate.core;
 
-import io.migrategate.jobs.JobVerdict.Phase;
+import io.migrategate.core.JobVerdict.Phase;
 import java.util.Map;
 import java.util.Objects;
 

@@ -1,11 +1,7 @@
-package io.migrategate.jobs;
+package io.migrategate.core;
 
-import io.fabric8.kubernetes.api.model.batch.v1.Job;
-import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
-import io.fabric8.kubernetes.api.model.batch.v1.JobSpec;
-import io.fabric8.kubernetes.api.model.batch.v1.JobStatus;
+import io.migrategate.core.JobSnapshot.Condition;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -68,10 +64,10 @@ public record JobVerdict(Phase phase, String line, String reason, String message
    * @param expectedRevision the pod's {@code migrate.io/revision}, or {@code null} to accept any
    *     run
    */
-  public static JobVerdict of(Job job, String expectedRevision) {
+  public static JobVerdict of(JobSnapshot job, String expectedRevision) {
     Objects.requireNonNull(job, "job");
     if (expectedRevision != null && !expectedRevision.isBlank()) {
-      String actual = annotations(job).get(REVISION_ANNOTATION);
+      String actual = job.revision();
       if (!expectedRevision.equals(actual)) {
         String found = actual == null ? "no revision" : "revision " + actual;
         return new JobVerdict(
@@ -81,45 +77,41 @@ public record JobVerdict(Phase phase, String line, String reason, String message
             null);
       }
     }
-    JobStatus status = Optional.ofNullable(job.getStatus()).orElseGet(JobStatus::new);
-    List<JobCondition> conditions = Optional.ofNullable(status.getConditions()).orElse(List.of());
+    List<Condition> conditions = job.conditions();
 
     // Terminal conditions win over the interim ones (1.31+), which only announce them early.
-    Optional<JobCondition> complete = trueCondition(conditions, "Complete");
+    Optional<Condition> complete = trueCondition(conditions, "Complete");
     if (complete.isPresent()) {
       return terminal(Phase.SUCCEEDED, "succeeded", complete.get());
     }
-    Optional<JobCondition> failed = trueCondition(conditions, "Failed");
+    Optional<Condition> failed = trueCondition(conditions, "Failed");
     if (failed.isPresent()) {
       return terminal(Phase.FAILED, "failed", failed.get());
     }
     // Safe to start early: the success criteria are met, only pod termination is pending.
-    Optional<JobCondition> successCriteriaMet = trueCondition(conditions, "SuccessCriteriaMet");
+    Optional<Condition> successCriteriaMet = trueCondition(conditions, "SuccessCriteriaMet");
     if (successCriteriaMet.isPresent()) {
       return terminal(Phase.SUCCEEDED, "succeeded", successCriteriaMet.get());
     }
     // The Job is doomed; Failed follows once its pods have terminated.
-    Optional<JobCondition> failureTarget = trueCondition(conditions, "FailureTarget");
+    Optional<Condition> failureTarget = trueCondition(conditions, "FailureTarget");
     if (failureTarget.isPresent()) {
       return terminal(Phase.FAILED, "failed", failureTarget.get());
     }
     if (trueCondition(conditions, "Suspended").isPresent()) {
-      return new JobVerdict(Phase.SUSPENDED, "suspended" + progress(job, status), null, null);
+      return new JobVerdict(Phase.SUSPENDED, "suspended" + progress(job), null, null);
     }
-    int failedPods = count(status.getFailed());
-    if (failedPods > 0) {
-      return new JobVerdict(
-          Phase.RETRYING, "retrying (" + retryDetail(job, status) + ")", null, null);
+    if (job.failed() > 0) {
+      return new JobVerdict(Phase.RETRYING, "retrying (" + retryDetail(job) + ")", null, null);
     }
-    int active = count(status.getActive());
-    if (active > 0) {
+    if (job.active() > 0) {
       return new JobVerdict(
           Phase.RUNNING,
-          "running (" + active + " active" + completionsDetail(job, status) + ")",
+          "running (" + job.active() + " active" + completionsDetail(job) + ")",
           null,
           null);
     }
-    return new JobVerdict(Phase.PENDING, "pending" + progress(job, status), null, null);
+    return new JobVerdict(Phase.PENDING, "pending" + progress(job), null, null);
   }
 
   /** {@code reason: message} of a terminal verdict, or the line when there is no reason. */
@@ -133,12 +125,12 @@ public record JobVerdict(Phase phase, String line, String reason, String message
     return reason == null ? message : reason + ": " + message;
   }
 
-  private static JobVerdict terminal(Phase phase, String word, JobCondition condition) {
-    String reason = blankToNull(condition.getReason());
-    String message = blankToNull(condition.getMessage());
+  private static JobVerdict terminal(Phase phase, String word, Condition condition) {
+    String reason = blankToNull(condition.reason());
+    String message = blankToNull(condition.message());
     StringBuilder line = new StringBuilder(word);
-    if (!"Complete".equals(condition.getType())) {
-      line.append(" (").append(condition.getType()).append(')');
+    if (!"Complete".equals(condition.type())) {
+      line.append(" (").append(condition.type()).append(')');
     }
     if (reason != null) {
       line.append(": ").append(reason);
@@ -149,56 +141,43 @@ public record JobVerdict(Phase phase, String line, String reason, String message
     return new JobVerdict(phase, line.toString(), reason, message);
   }
 
-  private static String retryDetail(Job job, JobStatus status) {
-    JobSpec spec = Optional.ofNullable(job.getSpec()).orElseGet(JobSpec::new);
-    StringBuilder detail = new StringBuilder().append(count(status.getFailed())).append(" failed");
-    if (spec.getBackoffLimitPerIndex() != null) {
-      detail.append(", backoffLimitPerIndex ").append(spec.getBackoffLimitPerIndex());
-      String failedIndexes = blankToNull(status.getFailedIndexes());
+  private static String retryDetail(JobSnapshot job) {
+    StringBuilder detail = new StringBuilder().append(job.failed()).append(" failed");
+    if (job.backoffLimitPerIndex() != null) {
+      detail.append(", backoffLimitPerIndex ").append(job.backoffLimitPerIndex());
+      String failedIndexes = blankToNull(job.failedIndexes());
       if (failedIndexes != null) {
         detail.append(", failed indexes ").append(failedIndexes);
       }
     } else {
       detail
           .append(", backoffLimit ")
-          .append(Optional.ofNullable(spec.getBackoffLimit()).orElse(DEFAULT_BACKOFF_LIMIT));
+          .append(Optional.ofNullable(job.backoffLimit()).orElse(DEFAULT_BACKOFF_LIMIT));
     }
-    int active = count(status.getActive());
-    if (active > 0) {
-      detail.append(", ").append(active).append(" active");
+    if (job.active() > 0) {
+      detail.append(", ").append(job.active()).append(" active");
     }
-    return detail.append(completionsDetail(job, status)).toString();
+    return detail.append(completionsDetail(job)).toString();
   }
 
   /** ", 2/5 succeeded" when the Job needs more than one success, else empty. */
-  private static String completionsDetail(Job job, JobStatus status) {
-    Integer completions = job.getSpec() == null ? null : job.getSpec().getCompletions();
+  private static String completionsDetail(JobSnapshot job) {
+    Integer completions = job.completions();
     if (completions == null || completions <= 1) {
       return "";
     }
-    return ", " + count(status.getSucceeded()) + "/" + completions + " succeeded";
+    return ", " + job.succeeded() + "/" + completions + " succeeded";
   }
 
-  private static String progress(Job job, JobStatus status) {
-    String detail = completionsDetail(job, status);
+  private static String progress(JobSnapshot job) {
+    String detail = completionsDetail(job);
     return detail.isEmpty() ? "" : " (" + detail.substring(2) + ")";
   }
 
-  private static Optional<JobCondition> trueCondition(List<JobCondition> conditions, String type) {
+  private static Optional<Condition> trueCondition(List<Condition> conditions, String type) {
     return conditions.stream()
-        .filter(c -> type.equals(c.getType()) && "True".equalsIgnoreCase(c.getStatus()))
+        .filter(c -> type.equals(c.type()) && "True".equalsIgnoreCase(c.status()))
         .findFirst();
-  }
-
-  private static Map<String, String> annotations(Job job) {
-    if (job.getMetadata() == null || job.getMetadata().getAnnotations() == null) {
-      return Map.of();
-    }
-    return job.getMetadata().getAnnotations();
-  }
-
-  private static int count(Integer value) {
-    return value == null ? 0 : value;
   }
 
   private static String blankToNull(String value) {

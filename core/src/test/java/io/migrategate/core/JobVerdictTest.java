@@ -1,4 +1,4 @@
-package io.migrategate.jobs;
+package io.migrategate.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,17 +8,28 @@ import static org.junit.jupiter.params.provider.Arguments.arguments;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
-import io.migrategate.jobs.JobVerdict.Phase;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import io.migrategate.core.JobVerdict.Phase;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The verdict on a table of Job objects, as the Job controller leaves them in each situation. */
+/**
+ * The verdict on a table of Job objects, as the Job controller leaves them in each situation. The
+ * Jobs are written with fabric8's builders and reach the verdict as the API server sends them: as
+ * JSON, read by {@link JobSnapshot#fromJson}.
+ */
 public class JobVerdictTest {
+  private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
-  /** Situation, Job, expected phase, expected line. Also used by the waiter's JobJsonTest. */
+  /** A Job as the waiter reads it from the API. */
+  public static JobSnapshot snapshot(Job job) {
+    return JobSnapshot.fromJson(Json.object(SERIALIZATION.asJson(job)));
+  }
+
+  /** Situation, Job, expected phase, expected line. Also used by the gate's reading of Jobs. */
   public static Stream<Arguments> jobs() {
     return Stream.of(
         arguments("pending: just created, no status", job().build(), Phase.PENDING, "pending"),
@@ -273,7 +284,7 @@ public class JobVerdictTest {
   @ParameterizedTest(name = "{0}")
   @MethodSource("jobs")
   void judgesJobFromItsConditions(String situation, Job job, Phase phase, String line) {
-    JobVerdict verdict = JobVerdict.of(job, null);
+    JobVerdict verdict = JobVerdict.of(snapshot(job), null);
     assertEquals(phase, verdict.phase(), situation);
     assertEquals(line, verdict.line(), situation);
   }
@@ -294,7 +305,7 @@ public class JobVerdictTest {
                     "Job has reached the specified backoff limit"))
             .endStatus()
             .build();
-    JobVerdict verdict = JobVerdict.of(failed, null);
+    JobVerdict verdict = JobVerdict.of(snapshot(failed), null);
     assertEquals("BackoffLimitExceeded", verdict.reason());
     assertEquals("Job has reached the specified backoff limit", verdict.message());
     assertEquals(
@@ -305,7 +316,7 @@ public class JobVerdictTest {
   @Test
   void aCompleteJobOfAnotherRevisionIsADifferentRunNotASuccess() {
     Job previousRelease = completeJob("41");
-    JobVerdict verdict = JobVerdict.of(previousRelease, "42");
+    JobVerdict verdict = JobVerdict.of(snapshot(previousRelease), "42");
     assertEquals(Phase.OTHER_REVISION, verdict.phase());
     assertEquals("a different run (revision 41, expecting 42) — waiting", verdict.line());
     assertFalse(verdict.phase().isTerminal());
@@ -313,20 +324,20 @@ public class JobVerdictTest {
 
   @Test
   void aJobWithoutRevisionDoesNotMatchAnExpectedRevision() {
-    JobVerdict verdict = JobVerdict.of(completeJob(null), "42");
+    JobVerdict verdict = JobVerdict.of(snapshot(completeJob(null)), "42");
     assertEquals(Phase.OTHER_REVISION, verdict.phase());
     assertEquals("a different run (no revision, expecting 42) — waiting", verdict.line());
   }
 
   @Test
   void theMatchingRevisionIsJudgedNormally() {
-    assertEquals(Phase.SUCCEEDED, JobVerdict.of(completeJob("42"), "42").phase());
+    assertEquals(Phase.SUCCEEDED, JobVerdict.of(snapshot(completeJob("42")), "42").phase());
   }
 
   @Test
   void withoutAnExpectedRevisionAnyRunCounts() {
-    assertEquals(Phase.SUCCEEDED, JobVerdict.of(completeJob("41"), null).phase());
-    assertEquals(Phase.SUCCEEDED, JobVerdict.of(completeJob("41"), " ").phase());
+    assertEquals(Phase.SUCCEEDED, JobVerdict.of(snapshot(completeJob("41")), null).phase());
+    assertEquals(Phase.SUCCEEDED, JobVerdict.of(snapshot(completeJob("41")), " ").phase());
   }
 
   private static Job completeJob(String revision) {

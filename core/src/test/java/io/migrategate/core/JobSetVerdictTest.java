@@ -1,11 +1,11 @@
-package io.migrategate.jobs;
+package io.migrategate.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.migrategate.jobs.JobSetVerdict.Outcome;
-import io.migrategate.jobs.JobVerdict.Phase;
+import io.migrategate.core.JobSetVerdict.Outcome;
+import io.migrategate.core.JobVerdict.Phase;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
