@@ -41,6 +41,12 @@ record ApiAccess(URI server, SSLContext sslContext, Supplier<String> bearerToken
 
   /** The kubeconfig if given, else the first file of {@code KUBECONFIG}, else in-cluster. */
   static ApiAccess resolve(Optional<Path> kubeconfig, Map<String, String> env) {
+    return resolve(kubeconfig, env, SERVICE_ACCOUNT_DIR);
+  }
+
+  /** {@link #resolve(Optional, Map)} with the in-cluster files in {@code serviceAccountDir}. */
+  static ApiAccess resolve(
+      Optional<Path> kubeconfig, Map<String, String> env, Path serviceAccountDir) {
     if (kubeconfig.isPresent()) {
       return fromKubeconfig(kubeconfig.get());
     }
@@ -52,7 +58,7 @@ record ApiAccess(URI server, SSLContext sslContext, Supplier<String> bearerToken
         }
       }
     }
-    return inCluster(env, SERVICE_ACCOUNT_DIR);
+    return inCluster(env, serviceAccountDir);
   }
 
   /** The pod's ServiceAccount: token and CA from {@code dir}, address from the environment. */

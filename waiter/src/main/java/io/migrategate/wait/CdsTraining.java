@@ -22,12 +22,21 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 
 /**
- * A dry run for the AppCDS archive built at package time: runs the real waiter against a stub API
- * server on loopback, over TLS with a kubeconfig and a bearer token like the real thing (one Job
- * already complete, one that completes through the watch), so the archive holds the classes of both
- * the fast path and the watch path. No cluster needed. The stub's key pair comes from a PKCS#12
- * keystore made by keytool at package time (system property {@value #KEYSTORE_PROPERTY}, password
- * {@value #KEYSTORE_PASSWORD}).
+ * A dry run for the CDS archives (the image's, docs/images.md, and the one of {@code mvn package}):
+ * runs the real waiter the two ways it runs in a pod, against stubs on loopback over TLS, so the
+ * archive holds the classes of both. No cluster needed.
+ *
+ * <ul>
+ *   <li>gate mode, as the gate injects it (environment only): a stub wait API streams one Job
+ *       already succeeded and one that succeeds after a heartbeat;
+ *   <li>direct mode in a pod: a ServiceAccount directory (token, ca.crt) and {@code
+ *       KUBERNETES_SERVICE_HOST/PORT}; a stub API server answers the GETs and a watch.
+ * </ul>
+ *
+ * The stubs' key pair comes from a PKCS#12 keystore made by keytool (password {@value
+ * #KEYSTORE_PASSWORD}), its server certificate valid for {@code localhost}, the name both runs use,
+ * so name resolution and the host name check are trained too. The classes of the stubs themselves
+ * ({@code com.sun.net.httpserver}, this class) are left out of the image's archive.
  */
 final class CdsTraining {
   static final String FLAG = "--cds-training";
@@ -50,14 +59,15 @@ final class CdsTraining {
 
   static int run() {
     HttpsServer server = null;
-    Path kubeconfig = null;
-    Path keystorePath = null;
+    Path dir = null;
     try {
-      keystorePath = generateKeystore();
+      dir = Files.createTempDirectory("migrate-gate-cds");
+      Path keystorePath = generateKeystore("dns:localhost,ip:127.0.0.1");
       KeyStore keystore = KeyStore.getInstance("PKCS12");
       try (var in = Files.newInputStream(keystorePath)) {
         keystore.load(in, KEYSTORE_PASSWORD.toCharArray());
       }
+      deleteQuietly(keystorePath);
       // Only the server's key may serve: drop the CA's key entry after taking its certificate.
       java.security.cert.Certificate ca = keystore.getCertificate("ca");
       keystore.deleteEntry("ca");
@@ -84,32 +94,46 @@ final class CdsTraining {
           });
       server.createContext("/", CdsTraining::answer);
       server.start();
-      kubeconfig = Files.createTempFile("migrate-gate-cds", ".kubeconfig");
-      Files.writeString(kubeconfig, kubeconfig(server.getAddress().getPort(), caPem));
-      Path terminationLog = Files.createTempFile("migrate-gate-cds", ".log");
+      int port = server.getAddress().getPort();
+
+      Path token = dir.resolve("token");
+      Files.writeString(token, TOKEN);
+      Files.writeString(dir.resolve("ca.crt"), caPem);
+      Path terminationLog = dir.resolve("termination-log");
       PrintStream quiet =
           new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8);
-      int code =
-          WaiterMain.run(
-              List.of(
-                  "--namespace",
-                  NAMESPACE,
-                  "--job",
-                  "done,later",
-                  "--timeout",
-                  "30s",
-                  "--kubeconfig",
-                  kubeconfig.toString(),
-                  "--termination-log",
-                  terminationLog.toString()),
-              Map.of(),
-              quiet,
-              System.err);
-      Files.deleteIfExists(terminationLog);
-      if (code != 0) {
-        System.err.println("cds training: the waiter exited " + code + " against the stub");
+
+      Map<String, String> pod =
+          Map.of(
+              "MIGRATE_GATE_NAMESPACE",
+              NAMESPACE,
+              "MIGRATE_GATE_JOBS",
+              "done,later",
+              "MIGRATE_GATE_TIMEOUT",
+              "30s",
+              "MIGRATE_GATE_TERMINATION_LOG",
+              terminationLog.toString());
+      Map<String, String> gateMode = new java.util.HashMap<>(pod);
+      gateMode.put("MIGRATE_GATE_URL", "https://localhost:" + port);
+      gateMode.put("MIGRATE_GATE_CA", caPem);
+      gateMode.put("MIGRATE_GATE_TOKEN_FILE", token.toString());
+      Map<String, String> directMode = new java.util.HashMap<>(pod);
+      directMode.put("KUBERNETES_SERVICE_HOST", "localhost");
+      directMode.put("KUBERNETES_SERVICE_PORT", String.valueOf(port));
+
+      for (Map<String, String> env : List.of(gateMode, directMode)) {
+        int code = WaiterMain.run(List.of(), env, quiet, System.err, dir);
+        if (code != 0) {
+          System.err.println(
+              "cds training: the waiter exited "
+                  + code
+                  + " against the stub ("
+                  + (env.containsKey("MIGRATE_GATE_URL") ? "gate" : "direct")
+                  + " mode)");
+          return code;
+        }
       }
-      return code;
+      return 0;
     } catch (IOException | GeneralSecurityException e) {
       System.err.println("cds training failed: " + e);
       return ExitCode.INTERNAL_ERROR.code();
@@ -120,16 +144,18 @@ final class CdsTraining {
       if (server != null) {
         server.stop(0);
       }
-      deleteQuietly(kubeconfig);
-      deleteQuietly(keystorePath);
+      deleteTree(dir);
     }
   }
 
   /**
-   * A PKCS#12 keystore with a CA and a server certificate issued by it for 127.0.0.1, like the API
-   * server's (a self-signed server certificate would skip certificate path validation).
+   * A PKCS#12 keystore with a CA and a server certificate issued by it, like the API server's or
+   * the gate's (a self-signed one would skip certificate path validation).
+   *
+   * @param names the server certificate's subject alternative names, keytool syntax ({@code
+   *     dns:localhost,ip:127.0.0.1})
    */
-  static Path generateKeystore() throws IOException, InterruptedException {
+  static Path generateKeystore(String names) throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("migrate-gate-cds");
     dir.toFile().deleteOnExit();
     Path keystore = dir.resolve("stub.p12");
@@ -150,7 +176,7 @@ final class CdsTraining {
           "bc:c");
       keytool(keystore, "-exportcert", "-rfc", "-alias", "ca", "-file", caCert.toString());
       keytool(
-          keystore, "-genkeypair", "-alias", "server", "-keyalg", "EC", "-dname", "CN=127.0.0.1");
+          keystore, "-genkeypair", "-alias", "server", "-keyalg", "EC", "-dname", "CN=stub-server");
       keytool(keystore, "-certreq", "-alias", "server", "-file", request.toString());
       keytool(
           keystore,
@@ -163,7 +189,7 @@ final class CdsTraining {
           serverCert.toString(),
           "-rfc",
           "-ext",
-          "SAN=ip:127.0.0.1",
+          "SAN=" + names,
           "-ext",
           "EKU=serverAuth");
       keytool(
@@ -222,6 +248,21 @@ final class CdsTraining {
     String path = exchange.getRequestURI().getPath();
     String query = String.valueOf(exchange.getRequestURI().getQuery());
     String base = "/apis/batch/v1/namespaces/" + NAMESPACE + "/jobs";
+    if (path.equals("/wait/v1/namespaces/" + NAMESPACE + "/jobs")) {
+      exchange.getResponseHeaders().add("Content-Type", "application/x-ndjson");
+      sendChunked(
+          exchange,
+          String.join(
+              "\n",
+              waitLine("done", "1", "SUCCEEDED", "succeeded: CompletionsReached"),
+              waitLine("later", "2", "RUNNING", "running (1 active)"),
+              "{\"type\":\"heartbeat\"}",
+              waitLine("later", "2", "SUCCEEDED", "succeeded: CompletionsReached"),
+              "{\"type\":\"verdict\",\"outcome\":\"SUCCEEDED\",\"line\":\"jobs done,later"
+                  + " succeeded\"}",
+              ""));
+      return;
+    }
     exchange.getResponseHeaders().add("Content-Type", "application/json");
     if (path.equals(base + "/done")) {
       send(exchange, 200, job("done", "1", true));
@@ -238,6 +279,21 @@ final class CdsTraining {
           404,
           "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":404}");
     }
+  }
+
+  /** One {@code job} line of the wait API (docs/gate-wait-api.md). */
+  private static String waitLine(String job, String uid, String phase, String line) {
+    return "{\"type\":\"job\",\"job\":\""
+        + job
+        + "\",\"found\":true,\"source\":\"live\",\"uid\":\"00000000-0000-0000-0000-00000000000"
+        + uid
+        + "\",\"phase\":\""
+        + phase
+        + "\""
+        + (phase.equals("SUCCEEDED") ? ",\"reason\":\"CompletionsReached\"" : "")
+        + ",\"line\":\""
+        + line
+        + "\"}";
   }
 
   /** Like a watch: chunked transfer encoding, the body streamed. */
@@ -281,28 +337,16 @@ final class CdsTraining {
         + "}}";
   }
 
-  private static String kubeconfig(int port, String caPem) {
-    return String.join(
-        "\n",
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        "- name: stub",
-        "  cluster:",
-        "    server: https://127.0.0.1:" + port,
-        "    certificate-authority-data: "
-            + Base64.getEncoder().encodeToString(caPem.getBytes(StandardCharsets.US_ASCII)),
-        "users:",
-        "- name: stub",
-        "  user:",
-        "    token: " + TOKEN,
-        "contexts:",
-        "- name: stub",
-        "  context:",
-        "    cluster: stub",
-        "    user: stub",
-        "    namespace: " + NAMESPACE,
-        "current-context: stub",
-        "");
+  private static void deleteTree(Path dir) {
+    if (dir == null) {
+      return;
+    }
+    try (var files = Files.walk(dir)) {
+      for (Path file : files.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.deleteIfExists(file);
+      }
+    } catch (IOException ignored) {
+      // a temp file left behind is harmless
+    }
   }
 }

@@ -34,6 +34,16 @@ public final class WaiterMain {
 
   /** Runs the waiter and returns the process exit code; never throws. */
   static int run(List<String> args, Map<String, String> env, PrintStream out, PrintStream err) {
+    return run(args, env, out, err, ApiAccess.SERVICE_ACCOUNT_DIR);
+  }
+
+  /** {@link #run(List, Map, PrintStream, PrintStream)} with the in-cluster files elsewhere. */
+  static int run(
+      List<String> args,
+      Map<String, String> env,
+      PrintStream out,
+      PrintStream err,
+      Path serviceAccountDir) {
     if (WaiterConfig.wantsHelp(args)) {
       out.println(WaiterConfig.USAGE);
       return ExitCode.SUCCEEDED.code();
@@ -48,20 +58,27 @@ public final class WaiterMain {
       writeTerminationLog(terminationLogOf(args, env), exit, err);
       return exit.code().code();
     }
-    Exit exit = waitFor(config, env, new WaitLog(config.logFormat(), out, Clock.systemUTC()));
+    Exit exit =
+        waitFor(
+            config,
+            env,
+            serviceAccountDir,
+            new WaitLog(config.logFormat(), out, Clock.systemUTC()));
     if (exit.code() != ExitCode.SUCCEEDED) {
       writeTerminationLog(config.terminationLog(), exit, err);
     }
     return exit.code().code();
   }
 
-  private static Exit waitFor(WaiterConfig config, Map<String, String> env, WaitLog log) {
+  private static Exit waitFor(
+      WaiterConfig config, Map<String, String> env, Path serviceAccountDir, WaitLog log) {
     JobSource source;
     try {
       source =
           config.gate().isPresent()
               ? GateJobSource.create(config.gate().get(), config.revision())
-              : new KubernetesJobSource(new KubeApi(ApiAccess.resolve(config.kubeconfig(), env)));
+              : new KubernetesJobSource(
+                  new KubeApi(ApiAccess.resolve(config.kubeconfig(), env, serviceAccountDir)));
     } catch (ApiAccess.AccessException e) {
       log.error(null, "config_error", e.getMessage());
       return Exit.of(ExitCode.USAGE, e.getMessage());

@@ -63,7 +63,7 @@ class KubernetesJobSourceTest {
 
   @BeforeAll
   static void certificates() throws Exception {
-    keystoreFile = CdsTraining.generateKeystore();
+    keystoreFile = CdsTraining.generateKeystore("ip:127.0.0.1");
     KeyStore keystore = KeyStore.getInstance("PKCS12");
     try (var in = Files.newInputStream(keystoreFile)) {
       keystore.load(in, CdsTraining.KEYSTORE_PASSWORD.toCharArray());
