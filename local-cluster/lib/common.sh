@@ -15,6 +15,40 @@ KWOK_BIN_DIR="$CACHE_ROOT/kwok/$KWOK_VERSION"
 HELM_BIN_DIR="$CACHE_ROOT/helm/$HELM_VERSION"
 STATE_DIR="${MIGRATE_GATE_CLUSTER_DIR:-${XDG_RUNTIME_DIR:-/tmp}/migrate-gate-cluster-$(id -u)}"
 
+# The real-node flavour (`--real-node`: kubelet, containerd, CNI, kube-proxy, CoreDNS on this machine)
+# has its own state folder, so a kwok cluster and a real-node cluster can run side by side.
+COREDNS_VERSION="v1.15.0"
+COREDNS_BIN_DIR="$CACHE_ROOT/coredns/$COREDNS_VERSION"
+NODE_STATE_DIR="${MIGRATE_GATE_NODE_CLUSTER_DIR:-/tmp/migrate-gate-node-$(id -u)}"
+REAL_NODE=false
+# Fixed by design (one real-node cluster per machine): the CNI bridge with its gateway address, which
+# the API server, the kubelet and kube-proxy bind to, so pods reach them.
+NODE_NAME=migrate-gate-node
+NODE_BRIDGE=mgbr0
+NODE_IP=10.244.0.1
+NODE_POD_CIDR=10.244.0.0/24
+NODE_APISERVER_PORT=6443
+NODE_FIXED_PORTS_TEXT="kube-apiserver $NODE_IP:$NODE_APISERVER_PORT, kubelet $NODE_IP:10250 and $NODE_IP:10248, kube-proxy $NODE_IP:10249 and $NODE_IP:10256"
+CLUSTER_DNS_IP=10.96.0.10
+PAUSE_IMAGE=migrate-gate.local/pause:1
+BUSYBOX_IMAGE=migrate-gate.local/busybox:1
+COREDNS_IMAGE=migrate-gate.local/coredns:${COREDNS_VERSION#v}
+CLUSTER_FLAG=""   # "--real-node" when the real-node cluster is addressed, passed on to other scripts
+
+# select_cluster ARGS...: --real-node anywhere in ARGS selects the real-node cluster (its state
+# folder); the other arguments are left in CLUSTER_ARGS.
+select_cluster() {
+  CLUSTER_ARGS=()
+  local arg
+  for arg in "$@"; do
+    if [[ "$arg" == --real-node ]]; then
+      REAL_NODE=true; CLUSTER_FLAG=--real-node; STATE_DIR="$NODE_STATE_DIR"
+    else
+      CLUSTER_ARGS+=("$arg")
+    fi
+  done
+}
+
 log() { printf '[local-cluster] %s\n' "$*" >&2; }
 die() { printf '[local-cluster] error: %s\n' "$*" >&2; exit 1; }
 

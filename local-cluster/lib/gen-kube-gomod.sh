@@ -2,7 +2,7 @@
 # Regenerates tools/kube/go.mod for a Kubernetes version: requires k8s.io/kubernetes and the etcd
 # server its module graph pins, and replaces every staging module (taken from the `=> ./staging/...`
 # lines of that version's own go.mod, never hand-copied) with the matching published v0.X.Y module.
-# Usage: local-cluster/lib/gen-kube-gomod.sh v1.35.4   then: GOFLAGS=-mod=mod local-cluster/build --force
+# Usage: local-cluster/lib/gen-kube-gomod.sh v1.35.4   then: GOFLAGS=-mod=mod local-cluster/build --force --real-node
 set -euo pipefail
 version=${1:?usage: gen-kube-gomod.sh vMAJOR.MINOR.PATCH (e.g. v1.35.4)}
 staging_version="v0.${version#v1.}"
@@ -30,4 +30,4 @@ go_version=$(awk '$1 == "go" {print $2; exit}' "$k8s_mod")
   echo ")"
 } > "$dir/go.mod"
 rm -f "$dir/go.sum"
-echo "wrote $dir/go.mod (kubernetes $version, staging $staging_version, etcd $etcd_version); refresh go.sum with: GOFLAGS=-mod=mod local-cluster/build --force" >&2
+echo "wrote $dir/go.mod (kubernetes $version, staging $staging_version, etcd $etcd_version); refresh go.sum with: GOFLAGS=-mod=mod local-cluster/build --force --real-node (kubelet and kube-proxy need entries of their own)" >&2

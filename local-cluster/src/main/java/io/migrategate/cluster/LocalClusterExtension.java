@@ -8,8 +8,10 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * Resolves {@link LocalCluster} and its admin {@link KubernetesClient} for test parameters, and
- * disables cluster tests (saying why) when {@code -DskipClusterTests=true} was given.
+ * Resolves {@link LocalCluster} (the kwok one, or the real-node one for
+ * {@code @LocalClusterTest(realNode = true)}) and its admin {@link KubernetesClient} for test
+ * parameters, and disables cluster tests (saying why) when {@code -DskipClusterTests=true} was
+ * given.
  */
 public final class LocalClusterExtension implements ParameterResolver, ExecutionCondition {
 
@@ -32,7 +34,10 @@ public final class LocalClusterExtension implements ParameterResolver, Execution
 
   @Override
   public Object resolveParameter(ParameterContext parameter, ExtensionContext context) {
-    LocalCluster cluster = LocalCluster.shared();
+    LocalClusterTest settings =
+        context.getRequiredTestClass().getAnnotation(LocalClusterTest.class);
+    LocalCluster cluster =
+        settings != null && settings.realNode() ? LocalCluster.realNode() : LocalCluster.shared();
     return parameter.getParameter().getType() == LocalCluster.class ? cluster : cluster.client();
   }
 }

@@ -16,4 +16,10 @@ import org.junit.jupiter.api.extension.ExtendWith;
 @Retention(RetentionPolicy.RUNTIME)
 @ExtendWith(LocalClusterExtension.class)
 @Tag("cluster")
-public @interface LocalClusterTest {}
+public @interface LocalClusterTest {
+  /**
+   * The real-node cluster ({@link LocalCluster#realNode()}: pods really run, as root) instead of
+   * kwok's fake node ({@link LocalCluster#shared()}).
+   */
+  boolean realNode() default false;
+}
