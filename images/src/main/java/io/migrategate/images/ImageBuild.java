@@ -19,7 +19,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -72,9 +71,7 @@ public final class ImageBuild {
       System.exit(64);
       return;
     }
-    Path cache =
-        Path.of(System.getenv().getOrDefault("MIGRATE_GATE_CACHE", defaultCache()), "images");
-    ImageBuild build = new ImageBuild(options, cache);
+    ImageBuild build = new ImageBuild(options, cacheDir());
     List<Built> built = new ArrayList<>();
     for (ImageSpec spec : ImageSpec.all(options)) {
       built.add(build.build(spec));
@@ -85,10 +82,16 @@ public final class ImageBuild {
     }
   }
 
-  private static String defaultCache() {
-    String xdg = System.getenv("XDG_CACHE_HOME");
-    return (xdg != null && !xdg.isBlank() ? xdg : System.getProperty("user.home") + "/.cache")
-        + "/migrate-gate";
+  /** {@code $MIGRATE_GATE_CACHE/images}, by default {@code ~/.cache/migrate-gate/images}. */
+  static Path cacheDir() {
+    String root = System.getenv("MIGRATE_GATE_CACHE");
+    if (root == null || root.isBlank()) {
+      String xdg = System.getenv("XDG_CACHE_HOME");
+      root =
+          (xdg != null && !xdg.isBlank() ? xdg : System.getProperty("user.home") + "/.cache")
+              + "/migrate-gate";
+    }
+    return Path.of(root, "images");
   }
 
   /** What was written: the archive, the reference and the digests. */
@@ -119,9 +122,10 @@ public final class ImageBuild {
                 + " is missing: the images are built from the packaged jars (mvn -B -Pimages"
                 + " package builds both)");
       }
-      Path target = app.resolve(file.getKey());
-      Files.copy(source, target, StandardCopyOption.REPLACE_EXISTING);
-      Files.setLastModifiedTime(target, FileTime.from(FILE_TIME));
+      // A fresh copy, with a fresh modification time: Jib's layer cache recognises a file by its
+      // path and time, so a fixed time here would bring back a stale layer. In the layer, every
+      // file gets FILE_TIME.
+      Files.copy(source, app.resolve(file.getKey()), StandardCopyOption.REPLACE_EXISTING);
     }
 
     Base base = Base.of(options, spec, cache);
@@ -129,7 +133,6 @@ public final class ImageBuild {
       Path archive = app.resolve(spec.cdsArchive());
       Files.copy(
           CdsArchive.dump(spec, base, app, cache), archive, StandardCopyOption.REPLACE_EXISTING);
-      Files.setLastModifiedTime(archive, FileTime.from(FILE_TIME));
     }
 
     JibContainerBuilder image = base.builder();

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
@@ -31,7 +32,7 @@ import java.util.stream.Stream;
  */
 final class LocalRuntime {
   /** Bump when the layout below changes, so old cache entries are not reused. */
-  private static final String FORMAT = "2";
+  private static final String FORMAT = "3";
 
   static final String JAVA_HOME = "/opt/java";
   static final String JAVA = JAVA_HOME + "/bin/java";
@@ -72,11 +73,16 @@ final class LocalRuntime {
     Path java = partial.resolve(JAVA_HOME.substring(1));
     Files.createDirectories(java.getParent());
     jlink(spec, java);
-    // The default archive for heaps above 32 GiB (compressed oops off): never used here.
-    Files.deleteIfExists(java.resolve("lib/server/classes_nocoops.jsa"));
     stripSymbols(java.resolve("lib/server/libjvm.so"));
     copyLinkedLibraries(java, partial);
     writeOsFiles(partial);
+    // The image's files carry ImageBuild.FILE_TIME; so must these, before any CDS archive is
+    // dumped: an archive records the modification time of lib/modules (and of the jar) and does
+    // not map where it differs.
+    Paths.setTimes(partial, ImageBuild.FILE_TIME);
+    if (spec.defaultCds()) {
+      dumpDefaultArchive(java);
+    }
     Files.move(partial, root, StandardCopyOption.ATOMIC_MOVE);
     return root;
   }
@@ -98,9 +104,6 @@ final class LocalRuntime {
                 "--compress=2",
                 "--output",
                 output.toString()));
-    if (spec.defaultCds()) {
-      args.add("--generate-cds-archive");
-    }
     int code = jlink.run(new PrintWriter(log), new PrintWriter(log), args.toArray(String[]::new));
     if (code != 0) {
       throw new IOException("jlink " + args + " failed (exit " + code + "):\n" + log);
@@ -170,6 +173,23 @@ final class LocalRuntime {
       throw new IOException("ldd found no dynamic loader for the runtime in " + java);
     }
     return libraries;
+  }
+
+  /**
+   * The JDK's default CDS archive of its own classes ({@code lib/server/classes.jsa}), what {@code
+   * jlink --generate-cds-archive} makes, dumped here after the file times are final.
+   */
+  private static void dumpDefaultArchive(Path java) throws IOException, InterruptedException {
+    Process dump =
+        new ProcessBuilder(java.resolve("bin/java").toString(), "-Xshare:dump", "-Xlog:cds=off")
+            .redirectErrorStream(true)
+            .start();
+    String output = new String(dump.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    if (dump.waitFor() != 0) {
+      throw new IOException("dumping the default CDS archive of " + java + " failed:\n" + output);
+    }
+    Files.setLastModifiedTime(
+        java.resolve("lib/server/classes.jsa"), FileTime.from(ImageBuild.FILE_TIME));
   }
 
   /**

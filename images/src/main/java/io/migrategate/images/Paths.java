@@ -38,6 +38,32 @@ final class Paths {
         });
   }
 
+  /** Sets the modification time of every file and folder of a tree (links are not followed). */
+  static void setTimes(Path root, java.time.Instant time) throws IOException {
+    java.nio.file.attribute.FileTime fileTime = java.nio.file.attribute.FileTime.from(time);
+    Files.walkFileTree(
+        root,
+        new SimpleFileVisitor<>() {
+          @Override
+          public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
+              throws IOException {
+            if (!attrs.isSymbolicLink()) {
+              Files.setLastModifiedTime(file, fileTime);
+            }
+            return FileVisitResult.CONTINUE;
+          }
+
+          @Override
+          public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
+            if (e != null) {
+              throw e;
+            }
+            Files.setLastModifiedTime(dir, fileTime);
+            return FileVisitResult.CONTINUE;
+          }
+        });
+  }
+
   /**
    * Copies a tree with hard links for regular files (a cheap scratch copy of a root file system
    * whose files are only read), symbolic links as links.

@@ -85,6 +85,10 @@ final class Rootfs {
           if ((entry.getMode() & 0111) != 0) {
             target.toFile().setExecutable(true, false);
           }
+          // as a container runtime unpacks it: a CDS archive checks the times of what it maps
+          Files.setLastModifiedTime(
+              target,
+              java.nio.file.attribute.FileTime.from(entry.getLastModifiedDate().toInstant()));
         }
         // devices and fifos: not needed to run a JVM
       }
