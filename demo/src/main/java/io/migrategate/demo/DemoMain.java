@@ -3,9 +3,10 @@ package io.migrategate.demo;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.migrategate.cluster.BuiltImages;
+import io.migrategate.cluster.GateInstall;
 import io.migrategate.cluster.LocalCluster;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -14,9 +15,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * {@code demo/run}: migrate-gate gating a real rollout. Local mode (default): the local control
- * plane, the gate installed from {@code manifests/overlays/local} and run on this host, a kubelet
- * stand-in for the waiters. {@code --cluster}: the cluster of {@code KUBECONFIG}, its own kubelet.
+ * {@code demo/run}: migrate-gate gating a real rollout on real pods. Local mode (default): the
+ * local cluster with its real node ({@code local-cluster/up --real-node}), this build's images
+ * loaded into it, the gate installed from {@code manifests/base}. {@code --cluster}: the cluster of
+ * {@code KUBECONFIG}, with the gate installed there.
  */
 public final class DemoMain {
   static final int EXIT_OK = 0;
@@ -128,7 +130,7 @@ public final class DemoMain {
     private final List<AutoCloseable> stopAtEnd = new ArrayList<>();
     private LocalCluster cluster;
     private KubernetesClient client;
-    private HostGate gate;
+    private GateInstall gate;
     private final java.util.concurrent.atomic.AtomicBoolean finished =
         new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -149,61 +151,75 @@ public final class DemoMain {
             "missing "
                 + missing.stream().map(project::relative).toList()
                 + ": build them with demo/run (it builds what is missing) or mvn -B -DskipTests"
-                + " package -pl webhook,waiter,demo -am");
+                + " package -pl images,demo -am");
       }
-      startControlPlane();
-      gate = new HostGate(options, project, client, cluster.kubeconfig(), kubectl(), view);
-      gate.install();
-      gate.forgetLedger(options.namespace());
+      startRealNode();
+      installGate();
       Observer observer = new Observer(client, options.namespace(), view);
       ShopScenario scenario = new ShopScenario(client, options, view, observer);
       scenario.createNamespace();
-      gate.start(options.namespace());
-      view.note(
-          "no kubelet here: the demo runs each injected pod's migrate-wait as a local process"
-              + " with the pod's env (waiter jar, token from a TokenRequest), and records its exit"
-              + " code and message on the pod; kwok then plays the pod's life");
-      KubeletStandIn kubelet =
-          new KubeletStandIn(
-              client,
-              options.namespace(),
-              project,
-              project.runDir(options.instance()).resolve("pods"),
-              view);
-      stopAtEnd.add(kubelet);
       stopAtEnd.add(observer);
       observer.start();
-      kubelet.start();
       scenario.run();
     }
 
-    private void startControlPlane() {
+    private void startRealNode() {
       view.step(
-          "local control plane: local-cluster/up (etcd, kube-apiserver, kube-controller-manager,"
-              + " kube-scheduler, kwok; reused when already running)");
+          "local cluster with a real node: local-cluster/up --real-node (control plane, containerd,"
+              + " kubelet, kube-proxy, CoreDNS on this machine; reused when already running)");
       if (options.keep()) {
         // Started here as a user would, it is not this JVM's to stop at exit: --keep.
         Commands.run(
-                List.of(project.root().resolve("local-cluster/up").toString()),
+                List.of(project.root().resolve("local-cluster/up").toString(), "--real-node"),
                 Duration.ofMinutes(60))
-            .requireSuccess("local-cluster/up");
+            .requireSuccess("local-cluster/up --real-node");
       }
       try {
-        cluster = LocalCluster.shared();
+        cluster = LocalCluster.realNode();
       } catch (RuntimeException e) {
-        throw new SetupException("the local control plane did not start: " + e.getMessage(), e);
+        throw new SetupException(
+            "the local cluster's real node did not start: "
+                + e.getMessage()
+                + "\n(it needs root and Debian's containerd, runc and CNI plugins, which"
+                + " local-cluster/build --real-node installs; local-cluster/README.md)",
+            e);
       }
       client = cluster.client();
       view.ok(
-          "control plane ready: " + cluster.apiServerUrl() + " (kube-apiserver v1.35, kwok node)");
+          "cluster ready: "
+              + cluster.apiServerUrl()
+              + " (kube-apiserver v1.35, node "
+              + cluster.nodeName()
+              + ": kubelet, containerd, runc)");
     }
 
-    private Path kubectl() {
-      Path kubectl = cluster.binDir().resolve("kubectl");
-      if (!Files.isExecutable(kubectl)) {
-        throw new SetupException(kubectl + " is missing: run local-cluster/build");
+    private void installGate() {
+      BuiltImages.Image webhook = BuiltImages.webhook();
+      BuiltImages.Image waiter = BuiltImages.waiter();
+      view.step(
+          "load this build's images into the node (no registry): "
+              + webhook.reference()
+              + ", "
+              + waiter.reference());
+      cluster.loadImages(webhook.archive(), waiter.archive());
+      if (client
+              .admissionRegistration()
+              .v1()
+              .mutatingWebhookConfigurations()
+              .withName(GateInstall.NAME)
+              .get()
+          != null) {
+        view.step("removing the gate left by an earlier run (--keep)");
+        GateInstall.existing(client, cluster.kubeconfig()).uninstall();
       }
-      return kubectl;
+      view.step(
+          "install the gate as a platform team would: kubectl apply --server-side -k of"
+              + " manifests/base with images: set to this build's (2 replicas, Service, PDB,"
+              + " NetworkPolicy, self-managed TLS)");
+      gate = GateInstall.kustomize(client, cluster.kubeconfig());
+      view.ok(
+          "gate serving: Deployment migrate-gate/migrate-gate 2/2 available, caBundle written by"
+              + " the gate, the API server calls it");
     }
 
     /** --cluster: the gate as installed there (or from --manifests), the cluster's own kubelet. */
@@ -222,10 +238,19 @@ public final class DemoMain {
 
     void hintLogs() {
       if (gate != null) {
-        view.info("the gate's log: " + gate.logFile());
+        view.info(
+            "the gate's log: kubectl -n "
+                + GateInstall.NAMESPACE
+                + " logs deploy/"
+                + GateInstall.NAME
+                + " (KUBECONFIG="
+                + cluster.kubeconfig()
+                + ")");
       }
       if (cluster != null) {
-        view.info("control plane logs: " + cluster.logFile("kube-apiserver").getParent());
+        view.info(
+            "cluster logs (kubelet, containerd, API server, ...): "
+                + cluster.logFile("kubelet").getParent());
       }
     }
 
@@ -256,7 +281,6 @@ public final class DemoMain {
         client.namespaces().withName(options.namespace()).delete();
       }
       if (gate != null) {
-        gate.close();
         gate.uninstall();
       }
       if (options.realCluster() && client != null) {
@@ -273,29 +297,19 @@ public final class DemoMain {
       if (cluster == null) {
         return;
       }
-      String pid = gate == null ? "" : gate.pid().map(String::valueOf).orElse("");
-      if (gate != null) {
-        gate.keep();
-      }
       Path kubectl = cluster.binDir().resolve("kubectl");
       view.plain("");
-      view.plain(
-          "Kept running (--keep): the control plane and the gate"
-              + (pid.isEmpty() ? "" : " (pid " + pid + ")")
-              + ".");
+      view.plain("Kept running (--keep): the cluster with its real node, and the gate.");
       view.plain("  export KUBECONFIG=" + cluster.kubeconfig());
       view.plain("  alias kubectl=" + kubectl);
       view.plain("  kubectl -n " + options.namespace() + " get deploy,rs,pods,jobs -o wide");
       view.plain(
           "  kubectl -n " + options.namespace() + " describe pods -l app.kubernetes.io/version=v3");
-      if (gate != null) {
-        view.plain("  the gate's log: " + gate.logFile());
-      }
-      view.plain("No kubelet stand-in runs any more: pods injected from now on stay held (Init).");
+      view.plain("  kubectl -n " + GateInstall.NAMESPACE + " logs deploy/" + GateInstall.NAME);
       view.plain(
           "Stop: "
-              + (pid.isEmpty() ? "" : "kill " + pid + "; ")
-              + project.relative(project.root().resolve("local-cluster/down")));
+              + project.relative(project.root().resolve("local-cluster/down"))
+              + " --real-node");
     }
   }
 }

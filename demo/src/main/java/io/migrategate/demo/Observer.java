@@ -4,9 +4,14 @@ import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.LogWatch;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.migrategate.core.JobVerdict;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +32,9 @@ final class Observer implements AutoCloseable {
   private final Map<String, Long> firstReady = new ConcurrentHashMap<>();
   private final Map<String, Long> jobSucceeded = new ConcurrentHashMap<>();
   private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+
+  /** migrate-wait containers whose log is followed, by container ID (a restart is a new one). */
+  private final Map<String, LogWatch> waiterLogs = new ConcurrentHashMap<>();
 
   Observer(KubernetesClient client, String namespace, LiveView view) {
     this.client = client;
@@ -107,9 +115,56 @@ final class Observer implements AutoCloseable {
   @Override
   public void close() {
     informers.forEach(SharedIndexInformer::close);
+    waiterLogs.values().forEach(LogWatch::close);
+  }
+
+  /**
+   * Prints what migrate-wait says, line by line, from the moment its container runs: the waiter's
+   * own log through the kubelet, as {@code kubectl logs -f -c migrate-wait} shows it.
+   */
+  private void followWaiter(Pod pod) {
+    Optional<ContainerStatus> status = waiterStatus(pod);
+    if (status.isEmpty()
+        || status.get().getContainerID() == null
+        || status.get().getState() == null
+        || status.get().getState().getRunning() == null) {
+      return;
+    }
+    String containerId = status.get().getContainerID();
+    if (waiterLogs.containsKey(containerId)) {
+      return;
+    }
+    String who = ShopScenario.display(pod);
+    LogWatch log =
+        client
+            .pods()
+            .inNamespace(namespace)
+            .withName(pod.getMetadata().getName())
+            .inContainer(ShopScenario.WAITER)
+            .watchLog();
+    waiterLogs.put(containerId, log);
+    Thread reader =
+        new Thread(
+            () -> {
+              try (BufferedReader lines =
+                  new BufferedReader(
+                      new InputStreamReader(log.getOutput(), StandardCharsets.UTF_8))) {
+                for (String line = lines.readLine(); line != null; line = lines.readLine()) {
+                  if (!line.isBlank()) {
+                    view.line(LiveView.Kind.WAITER, who, LogLine.waiterSummary(line));
+                  }
+                }
+              } catch (IOException e) {
+                // the container ended or the demo is closing: nothing more to print
+              }
+            },
+            "waiter-log");
+    reader.setDaemon(true);
+    reader.start();
   }
 
   private void podChanged(Pod pod) {
+    followWaiter(pod);
     String state = describe(pod);
     String previous = podStates.put(pod.getMetadata().getUid(), state);
     if (isReady(pod)) {
@@ -173,7 +228,11 @@ final class Observer implements AutoCloseable {
       return "Running, not ready";
     }
     if ("Pending".equals(phase) && injected) {
-      return "Init: held by migrate-wait";
+      return waiter
+              .map(w -> w.getState() != null && w.getState().getRunning() != null)
+              .orElse(false)
+          ? "Init:0/1, migrate-wait running: held"
+          : "Pending";
     }
     return phase;
   }
@@ -187,7 +246,7 @@ final class Observer implements AutoCloseable {
 
   static boolean hasWaiter(Pod pod) {
     return Optional.ofNullable(pod.getSpec().getInitContainers()).orElse(List.of()).stream()
-        .anyMatch(c -> KubeletStandIn.WAITER_CONTAINER.equals(c.getName()));
+        .anyMatch(c -> ShopScenario.WAITER.equals(c.getName()));
   }
 
   static Optional<ContainerStatus> waiterStatus(Pod pod) {
@@ -195,7 +254,7 @@ final class Observer implements AutoCloseable {
       return Optional.empty();
     }
     return pod.getStatus().getInitContainerStatuses().stream()
-        .filter(s -> KubeletStandIn.WAITER_CONTAINER.equals(s.getName()))
+        .filter(s -> ShopScenario.WAITER.equals(s.getName()))
         .findFirst();
   }
 

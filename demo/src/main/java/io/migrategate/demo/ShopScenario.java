@@ -19,7 +19,6 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.migrategate.core.JobVerdict;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,12 +45,10 @@ final class ShopScenario {
   static final String JOB_ANNOTATION = "migrate.io/job";
   static final String VERSION_LABEL = "app.kubernetes.io/version";
 
-  /** Test instances label their namespace with this; their webhook only selects it. */
-  static final String INSTANCE_LABEL = "migrate-gate.demo/instance";
+  /** The init container the gate injects. */
+  static final String WAITER = "migrate-wait";
 
-  private static final String RUN_DURATION = "migrate-gate.test/run-duration";
-  private static final String FAIL = "migrate-gate.test/fail";
-  private static final Duration WAIT = Duration.ofSeconds(60);
+  private static final Duration WAIT = Duration.ofSeconds(90);
 
   /** Pacing of the story (not synchronization): the Job shows up after the pods wait for it. */
   private static final Duration JOB_DELAY = Duration.ofSeconds(2);
@@ -87,7 +84,7 @@ final class ShopScenario {
         .withName("migrate-gate-demo-probe")
         .addToAnnotations(JOB_ANNOTATION, "probe")
         .endMetadata()
-        .withSpec(podSpec(DemoOptions.DEFAULT_APP_IMAGE, "probe"))
+        .withSpec(podSpec(DemoOptions.CLUSTER_IMAGE, "probe"))
         .build();
   }
 
@@ -108,9 +105,6 @@ final class ShopScenario {
     Map<String, String> labels = new LinkedHashMap<>();
     labels.put("migrate.io/gate", "enabled");
     labels.put("pod-security.kubernetes.io/enforce", "restricted");
-    if (!options.instance().isEmpty()) {
-      labels.put(INSTANCE_LABEL, options.instance());
-    }
     client
         .namespaces()
         .resource(
@@ -217,7 +211,7 @@ final class ShopScenario {
         "v3: pod "
             + v3Pod
             + " stops at Init:Error: \""
-            + terminated(failed).map(ContainerStateTerminated::getMessage).orElse("")
+            + terminated(failed).map(ContainerStateTerminated::getMessage).orElse("").strip()
             + "\"; the v2 pods keep serving, the rollout waits");
     view.info(
         "    (kubectl -n "
@@ -439,11 +433,6 @@ final class ShopScenario {
 
   private void createJob(
       String version, boolean fails, String runDuration, Map<String, String> annotations) {
-    Map<String, String> podAnnotations = new HashMap<>();
-    podAnnotations.put(RUN_DURATION, runDuration);
-    if (fails) {
-      podAnnotations.put(FAIL, "true");
-    }
     long seconds = Long.parseLong(runDuration.replace("s", ""));
     String script =
         fails
@@ -465,8 +454,9 @@ final class ShopScenario {
             .endCapabilities()
             .endSecurityContext()
             .build();
-    PodSpec spec = podSpec(options.appImage(), version);
+    PodSpec spec = podSpec(options.jobImage(), version);
     spec.setContainers(List.of(container));
+    spec.setVolumes(List.of());
     spec.setRestartPolicy("Never");
     Job job =
         new JobBuilder()
@@ -479,7 +469,6 @@ final class ShopScenario {
             .withNewTemplate()
             .withNewMetadata()
             .addToLabels("job-for", APP)
-            .withAnnotations(podAnnotations)
             .endMetadata()
             .withSpec(spec)
             .endTemplate()
@@ -488,12 +477,15 @@ final class ShopScenario {
     client.batch().v1().jobs().inNamespace(namespace).resource(job).create();
   }
 
-  /** What PodSecurity "restricted" admits; the app itself never runs here (no kubelet). */
+  /**
+   * The shop: a shell's {@code httpd} serving its version on port 8080, Ready when it answers; what
+   * PodSecurity "restricted" admits (non-root, no capabilities, RuntimeDefault seccomp).
+   */
   static PodSpec podSpec(String image, String version) {
     return new PodSpecBuilder()
         .withAutomountServiceAccountToken(false)
         .withEnableServiceLinks(false)
-        .withTerminationGracePeriodSeconds(5L)
+        .withTerminationGracePeriodSeconds(1L)
         .withNewSecurityContext()
         .withRunAsNonRoot(true)
         .withRunAsUser(65532L)
@@ -506,17 +498,41 @@ final class ShopScenario {
             new ContainerBuilder()
                 .withName("shop")
                 .withImage(image)
+                .withCommand(
+                    "sh",
+                    "-c",
+                    "echo \"shop $SHOP_VERSION\" > /www/index.html && exec httpd -f -p 8080 -h /www")
                 .addNewEnv()
                 .withName("SHOP_VERSION")
                 .withValue(version)
                 .endEnv()
+                .addNewPort()
+                .withContainerPort(8080)
+                .endPort()
+                .withNewReadinessProbe()
+                .withNewHttpGet()
+                .withPath("/")
+                .withNewPort(8080)
+                .endHttpGet()
+                .withPeriodSeconds(1)
+                .endReadinessProbe()
+                .addNewVolumeMount()
+                .withName("www")
+                .withMountPath("/www")
+                .endVolumeMount()
                 .withNewSecurityContext()
                 .withAllowPrivilegeEscalation(false)
+                .withReadOnlyRootFilesystem(true)
                 .withNewCapabilities()
                 .withDrop("ALL")
                 .endCapabilities()
                 .endSecurityContext()
                 .build())
+        .addNewVolume()
+        .withName("www")
+        .withNewEmptyDir()
+        .endEmptyDir()
+        .endVolume()
         .build();
   }
 

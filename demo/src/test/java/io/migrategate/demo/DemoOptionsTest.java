@@ -20,8 +20,8 @@ class DemoOptionsTest {
   void defaultsAreTheRealDemo() throws Exception {
     DemoOptions options = DemoOptions.parse(List.of(), Map.of("TERM", "xterm"), ROOT);
     assertEquals("shop", options.namespace());
-    assertEquals("migrate-gate", options.gateName());
-    assertEquals(8443, options.gatePort());
+    assertEquals("migrate-gate.local/busybox:1", options.appImage());
+    assertEquals("migrate-gate.local/busybox:1", options.jobImage());
     assertFalse(options.keep());
     assertFalse(options.color(), "no colours without a terminal (tests have no console)");
   }
@@ -30,13 +30,10 @@ class DemoOptionsTest {
   void flagsInBothSpellings() throws Exception {
     DemoOptions options =
         DemoOptions.parse(
-            List.of("--keep", "--namespace=shop-x1", "--instance", "x1", "--gate-port", "9443"),
-            Map.of(),
-            ROOT);
+            List.of("--keep", "--namespace=shop-x1", "--app-image", "shop:2"), Map.of(), ROOT);
     assertTrue(options.keep());
     assertEquals("shop-x1", options.namespace());
-    assertEquals("migrate-gate-x1", options.gateName());
-    assertEquals(9443, options.gatePort());
+    assertEquals("shop:2", options.appImage());
   }
 
   @Test
@@ -44,6 +41,7 @@ class DemoOptionsTest {
     DemoOptions options =
         DemoOptions.parse(List.of("--cluster", "--manifests", "."), Map.of(), ROOT);
     assertTrue(options.namespace().startsWith("shop-"), options.namespace());
+    assertEquals("busybox:1.37", options.appImage(), "a real cluster pulls from a registry");
   }
 
   @Test
@@ -53,12 +51,6 @@ class DemoOptionsTest {
         assertThrows(
                 DemoOptions.UsageException.class,
                 () -> DemoOptions.parse(List.of("--bogus"), Map.of(), ROOT))
-            .getMessage());
-    assertEquals(
-        "--gate-port 'x': give a port number 1-65535",
-        assertThrows(
-                DemoOptions.UsageException.class,
-                () -> DemoOptions.parse(List.of("--gate-port", "x"), Map.of(), ROOT))
             .getMessage());
     assertTrue(
         assertThrows(

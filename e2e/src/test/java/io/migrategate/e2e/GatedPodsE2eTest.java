@@ -12,8 +12,11 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.migrategate.cluster.BuiltImages;
+import io.migrategate.cluster.GateInstall;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterExtension;
+import io.migrategate.cluster.Tools;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -46,10 +49,9 @@ class GatedPodsE2eTest {
   @BeforeAll
   static void installTheGate() {
     cluster = E2eCluster.get();
-    cluster.loadImages(
-        List.of(Project.image("webhook").archive(), Project.image("waiter").archive()));
+    cluster.loadImages(List.of(BuiltImages.webhook().archive(), BuiltImages.waiter().archive()));
     Instant start = Instant.now();
-    gate = GateInstall.kustomize(cluster);
+    gate = GateInstall.kustomize(cluster.client(), cluster.kubeconfig());
     Figures.record(
         "gate-install-to-serving-kustomize",
         Duration.between(start, Instant.now()).toMillis(),
@@ -65,11 +67,11 @@ class GatedPodsE2eTest {
 
   @Test
   void theGateRunsAsInstalled() throws IOException {
-    GateInstall.assertTwoServingReplicas(cluster);
+    GateChecks.assertTwoServingReplicas(cluster);
     var client = cluster.client();
     for (Pod pod : gate.pods()) {
       var container = pod.getSpec().getContainers().get(0);
-      assertEquals(Project.image("webhook").reference(), container.getImage());
+      assertEquals(BuiltImages.webhook().reference(), container.getImage());
       assertEquals(65532L, pod.getSpec().getSecurityContext().getRunAsUser());
       assertTrue(container.getSecurityContext().getReadOnlyRootFilesystem());
       // the probes the kubelet runs against the image's real endpoints
@@ -372,7 +374,7 @@ class GatedPodsE2eTest {
               .withName("app")
               .endMetadata()
               .build());
-      Project.kubectl(
+      Tools.kubectl(
               cluster.kubeconfig(),
               "apply",
               "-f",
@@ -443,7 +445,7 @@ class GatedPodsE2eTest {
   /** The STATUS column of {@code kubectl get pod}. */
   private static String kubectlStatus(Scene scene, Pod pod) {
     String line =
-        Project.kubectl(
+        Tools.kubectl(
                 cluster.kubeconfig(),
                 "-n",
                 scene.namespace,
@@ -459,7 +461,7 @@ class GatedPodsE2eTest {
 
   /** The Role and RoleBinding of README.md's "Direct mode" section, as a user copies them. */
   private static String readmeRole() throws IOException {
-    String readme = Files.readString(Project.ROOT.resolve("README.md"));
+    String readme = Files.readString(Tools.projectRoot().resolve("README.md"));
     int section = readme.indexOf("## Direct mode");
     int start = readme.indexOf("```yaml\n", section) + "```yaml\n".length();
     int end = readme.indexOf("```", start);

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.migrategate.cluster.BuiltImages;
+import io.migrategate.cluster.GateInstall;
 import io.migrategate.cluster.LocalClusterExtension;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,14 +24,13 @@ class HelmInstallE2eTest {
   @Test
   void theChartInstallsAGateThatHoldsPodsUntilTheirMigrationSucceeded() {
     E2eCluster cluster = E2eCluster.get();
-    cluster.loadImages(
-        List.of(Project.image("webhook").archive(), Project.image("waiter").archive()));
+    cluster.loadImages(List.of(BuiltImages.webhook().archive(), BuiltImages.waiter().archive()));
     Instant start = Instant.now();
-    GateInstall gate = GateInstall.helm(cluster);
+    GateInstall gate = GateInstall.helm(cluster.client(), cluster.kubeconfig());
     Figures.record(
         "gate-install-to-serving-helm", Duration.between(start, Instant.now()).toMillis(), "ms");
     try {
-      GateInstall.assertTwoServingReplicas(cluster);
+      GateChecks.assertTwoServingReplicas(cluster);
       try (Scene scene = new Scene(cluster, "e2e-helm")) {
         scene.create(Workloads.job("migrate", "echo schema", true));
         scene.deploy(Workloads.app("shop", "v1", 1, Map.of("migrate.io/job", "migrate")));

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
+import io.migrategate.cluster.BuiltImages;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterExtension;
 import java.util.List;
@@ -23,8 +24,8 @@ class ImagesE2eTest {
   @Test
   void bothImagesStartFromTheirCdsArchivesUnderRestrictedSettings() {
     E2eCluster cluster = E2eCluster.get();
-    Project.Image webhook = Project.image("webhook");
-    Project.Image waiter = Project.image("waiter");
+    BuiltImages.Image webhook = BuiltImages.webhook();
+    BuiltImages.Image waiter = BuiltImages.waiter();
     cluster.loadImages(List.of(webhook.archive(), waiter.archive()));
     try (Scene scene = new Scene(cluster, "e2e-images")) {
       Pod pod =

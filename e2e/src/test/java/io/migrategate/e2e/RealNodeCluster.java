@@ -66,7 +66,7 @@ final class RealNodeCluster implements E2eCluster {
             return OptionalLong.of(Long.parseLong(Files.readString(value).strip()));
           }
         }
-      } catch (IOException | NumberFormatException e) {
+      } catch (IOException | java.io.UncheckedIOException | NumberFormatException e) {
         return OptionalLong.empty(); // the container ended while we read: no figure this time
       }
     }

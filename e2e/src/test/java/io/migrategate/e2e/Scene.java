@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.migrategate.cluster.LocalCluster;
+import io.migrategate.cluster.Tools;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -127,7 +128,7 @@ final class Scene implements AutoCloseable {
 
   /** {@code kubectl describe pod}, as the person on call reads it. */
   String describe(Pod pod) {
-    return Project.kubectl(
+    return Tools.kubectl(
             cluster.kubeconfig(), "-n", namespace, "describe", "pod", pod.getMetadata().getName())
         .requireSuccess()
         .stdout();

@@ -1,14 +1,11 @@
-package io.migrategate.e2e;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+package io.migrategate.cluster;
 
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.migrategate.cluster.LocalCluster;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -17,33 +14,66 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The gate installed the way a platform team installs it: {@code kubectl apply --server-side -k} of
- * an overlay of manifests/base that only points the images at this build's ({@code images:}), or
- * {@code helm install} of the chart with the image values set. Nothing else is changed.
+ * The gate installed into a cluster the way a platform team installs it: {@code kubectl apply
+ * --server-side -k} of an overlay of manifests/base that only points the images at this build's
+ * ({@code images:}), or {@code helm install} of the chart with the image values set. Nothing else
+ * is changed. Used by the end-to-end tests and the demo.
  */
-final class GateInstall {
-  static final String NAMESPACE = "migrate-gate";
-  static final String NAME = "migrate-gate";
+public final class GateInstall {
+  public static final String NAMESPACE = "migrate-gate";
+  public static final String NAME = "migrate-gate";
 
-  private final E2eCluster cluster;
+  /** The init container a dry run must come back with once the API server calls the gate. */
+  private static final String WAITER = "migrate-wait";
+
+  private final KubernetesClient client;
   private final String how;
   private final Runnable uninstall;
 
-  private GateInstall(E2eCluster cluster, String how, Runnable uninstall) {
-    this.cluster = cluster;
+  private GateInstall(KubernetesClient client, String how, Runnable uninstall) {
+    this.client = client;
     this.how = how;
     this.uninstall = uninstall;
   }
 
   /** {@code kubectl apply --server-side -k} of manifests/base with this build's images. */
-  static GateInstall kustomize(E2eCluster cluster) {
-    Project.Image webhook = Project.image("webhook");
-    Project.Image waiter = Project.image("waiter");
-    Path overlay = Project.ROOT.resolve("e2e/target/gate-overlay");
+  public static GateInstall kustomize(KubernetesClient client, Path kubeconfig) {
+    Path overlay = writeOverlay();
+    awaitNoGate(client);
+    Tools.kubectl(kubeconfig, "apply", "--server-side", "-k", overlay.toString()).requireSuccess();
+    GateInstall install = existing(client, kubeconfig);
+    install.awaitServing();
+    return install;
+  }
+
+  /** A kustomize installation made earlier (by {@link #kustomize}), to remove it. */
+  public static GateInstall existing(KubernetesClient client, Path kubeconfig) {
+    Path overlay = writeOverlay();
+    return new GateInstall(
+        client,
+        "kubectl apply --server-side -k manifests/base",
+        () ->
+            Tools.kubectl(
+                    kubeconfig,
+                    "delete",
+                    "-k",
+                    overlay.toString(),
+                    "--ignore-not-found",
+                    "--wait=true")
+                .requireSuccess());
+  }
+
+  /**
+   * An overlay of manifests/base that sets the images to this build's, in target/gate-overlay
+   * (kustomize takes bases by relative path only).
+   */
+  private static Path writeOverlay() {
+    BuiltImages.Image webhook = BuiltImages.webhook();
+    BuiltImages.Image waiter = BuiltImages.waiter();
+    Path overlay = Tools.projectRoot().resolve("target/gate-overlay");
     try {
       Files.createDirectories(overlay);
-      // kustomize takes bases by relative path only
-      String base = overlay.relativize(Project.manifests().resolve("base")).toString();
+      String base = overlay.relativize(Tools.projectRoot().resolve("manifests/base")).toString();
       Files.writeString(
           overlay.resolve("kustomization.yaml"),
           String.join(
@@ -63,31 +93,19 @@ final class GateInstall {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
-    awaitNoGate(cluster);
-    Project.kubectl(cluster.kubeconfig(), "apply", "--server-side", "-k", overlay.toString())
-        .requireSuccess();
-    GateInstall install =
-        new GateInstall(
-            cluster,
-            "kubectl apply --server-side -k manifests/base",
-            () ->
-                Project.kubectl(
-                        cluster.kubeconfig(), "delete", "-k", overlay.toString(), "--wait=true")
-                    .requireSuccess());
-    install.awaitServing();
-    return install;
+    return overlay;
   }
 
   /** {@code helm install} of the chart into its own namespace, images set by values. */
-  static GateInstall helm(E2eCluster cluster) {
-    Project.Image webhook = Project.image("webhook");
-    Project.Image waiter = Project.image("waiter");
-    awaitNoGate(cluster);
-    Project.helm(
-            cluster.kubeconfig(),
+  public static GateInstall helm(KubernetesClient client, Path kubeconfig) {
+    BuiltImages.Image webhook = BuiltImages.webhook();
+    BuiltImages.Image waiter = BuiltImages.waiter();
+    awaitNoGate(client);
+    Tools.helm(
+            kubeconfig,
             "install",
             NAME,
-            Project.manifests().resolve("helm/migrate-gate").toString(),
+            Tools.projectRoot().resolve("manifests/helm/migrate-gate").toString(),
             "--namespace",
             NAMESPACE,
             "--create-namespace",
@@ -105,11 +123,11 @@ final class GateInstall {
         .requireSuccess();
     GateInstall install =
         new GateInstall(
-            cluster,
+            client,
             "helm install",
             () -> {
-              Project.helm(
-                      cluster.kubeconfig(),
+              Tools.helm(
+                      kubeconfig,
                       "uninstall",
                       NAME,
                       "--namespace",
@@ -118,28 +136,28 @@ final class GateInstall {
                       "--timeout",
                       "3m")
                   .requireSuccess();
-              Project.kubectl(
-                  cluster.kubeconfig(), "delete", "namespace", NAMESPACE, "--wait=true");
+              Tools.kubectl(kubeconfig, "delete", "namespace", NAMESPACE, "--wait=true");
             });
     install.awaitServing();
     return install;
   }
 
-  String how() {
+  /** How it was installed, for messages. */
+  public String how() {
     return how;
   }
 
-  void uninstall() {
+  /** Removes the installation and waits until no part of it is left. */
+  public void uninstall() {
     uninstall.run();
-    awaitNoGate(cluster);
+    awaitNoGate(client);
   }
 
   /**
    * Both replicas available, the caBundle written by the gate into every webhook entry, and the API
    * server getting answers: a dry-run of an annotated pod comes back with migrate-wait.
    */
-  void awaitServing() {
-    KubernetesClient client = cluster.client();
+  public void awaitServing() {
     LocalCluster.await(
         "the gate's Deployment to have 2 available replicas (" + how + ")",
         Duration.ofMinutes(3),
@@ -166,7 +184,19 @@ final class GateInstall {
                   .allMatch(c -> c.getCaBundle() != null && !c.getCaBundle().isEmpty());
         });
     String probeNamespace = "default";
-    Pod probe = Workloads.probePod();
+    Pod probe =
+        new PodBuilder()
+            .withNewMetadata()
+            .withGenerateName("gate-probe-")
+            .addToAnnotations("migrate.io/job", "gate-probe")
+            .endMetadata()
+            .withNewSpec()
+            .addNewContainer()
+            .withName("app")
+            .withImage(LocalCluster.BUSYBOX_IMAGE)
+            .endContainer()
+            .endSpec()
+            .build();
     LocalCluster.await(
         "the API server to call the gate for an annotated pod (dry run)",
         Duration.ofMinutes(2),
@@ -174,14 +204,13 @@ final class GateInstall {
           Pod answered =
               client.pods().inNamespace(probeNamespace).resource(probe).dryRun().create();
           return answered.getSpec().getInitContainers().stream()
-              .anyMatch(c -> c.getName().equals(Workloads.WAITER));
+              .anyMatch(c -> c.getName().equals(WAITER));
         });
   }
 
-  /** The gate's pods, for the scenarios that disturb them. */
-  List<Pod> pods() {
-    return cluster
-        .client()
+  /** The gate's pods (those of its Deployment). */
+  public List<Pod> pods() {
+    return client
         .pods()
         .inNamespace(NAMESPACE)
         .withLabel("app.kubernetes.io/component", "webhook")
@@ -190,8 +219,7 @@ final class GateInstall {
   }
 
   /** No webhook configuration and no gate namespace left from an earlier install. */
-  private static void awaitNoGate(E2eCluster cluster) {
-    KubernetesClient client = cluster.client();
+  private static void awaitNoGate(KubernetesClient client) {
     LocalCluster.await(
         "no migrate-gate installation left (webhook configuration, namespace)",
         Duration.ofMinutes(3),
@@ -199,18 +227,5 @@ final class GateInstall {
             client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(NAME).get()
                     == null
                 && client.namespaces().withName(NAMESPACE).get() == null);
-  }
-
-  static void assertTwoServingReplicas(E2eCluster cluster) {
-    List<Pod> pods =
-        cluster
-            .client()
-            .pods()
-            .inNamespace(NAMESPACE)
-            .withLabel("app.kubernetes.io/component", "webhook")
-            .list()
-            .getItems();
-    assertEquals(2, pods.size(), "gate pods: " + pods);
-    assertFalse(pods.stream().anyMatch(p -> !Workloads.ready(p)), "every gate pod is ready");
   }
 }

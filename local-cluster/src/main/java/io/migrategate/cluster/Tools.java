@@ -1,0 +1,113 @@
+package io.migrategate.cluster;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * kubectl and helm as local-cluster/build made them (compiled from their Go modules), run with a
+ * deadline and a kubeconfig; helm's caches kept out of the user's home.
+ */
+public final class Tools {
+  /** What one command did. */
+  public record Result(List<String> command, int exitCode, String stdout, String stderr) {
+    /** This result, or an error naming the command, its exit code and its output. */
+    public Result requireSuccess() {
+      if (exitCode != 0) {
+        throw new IllegalStateException(
+            String.join(" ", command) + " failed (exit " + exitCode + "):\n" + stderr + stdout);
+      }
+      return this;
+    }
+  }
+
+  private static final Duration TIMEOUT = Duration.ofMinutes(3);
+  private static Map<String, String> paths;
+
+  private Tools() {}
+
+  /** The repository root (the folder holding local-cluster/). */
+  public static Path projectRoot() {
+    return LocalCluster.scriptsDir().getParent();
+  }
+
+  public static Result kubectl(Path kubeconfig, String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(paths().get("KUBE_BIN_DIR"), "kubectl").toString());
+    command.add("--kubeconfig=" + kubeconfig);
+    command.addAll(List.of(args));
+    return run(command, Map.of());
+  }
+
+  public static Result helm(Path kubeconfig, String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(paths().get("HELM_BIN_DIR"), "helm").toString());
+    command.add("--kubeconfig=" + kubeconfig);
+    command.addAll(List.of(args));
+    Path home = projectRoot().resolve("target/helm-home");
+    return run(
+        command,
+        Map.of(
+            "HELM_CACHE_HOME", home.resolve("cache").toString(),
+            "HELM_CONFIG_HOME", home.resolve("config").toString(),
+            "HELM_DATA_HOME", home.resolve("data").toString()));
+  }
+
+  private static synchronized Map<String, String> paths() {
+    if (paths == null) {
+      Result result = run(List.of(LocalCluster.scriptsDir().resolve("paths").toString()), Map.of());
+      result.requireSuccess();
+      Map<String, String> values = new HashMap<>();
+      for (String line : result.stdout().split("\n")) {
+        int eq = line.indexOf('=');
+        if (eq > 0) {
+          values.put(line.substring(0, eq), line.substring(eq + 1).trim());
+        }
+      }
+      paths = values;
+    }
+    return paths;
+  }
+
+  private static Result run(List<String> command, Map<String, String> env) {
+    try {
+      Path out = Files.createTempFile("local-cluster-tool-", ".out");
+      Path err = Files.createTempFile("local-cluster-tool-", ".err");
+      try {
+        ProcessBuilder builder =
+            new ProcessBuilder(command)
+                .redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+        builder.environment().putAll(env);
+        Process process = builder.start();
+        if (!process.waitFor(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)) {
+          process.destroyForcibly();
+          throw new IllegalStateException(
+              String.join(" ", command) + " did not finish within " + TIMEOUT);
+        }
+        return new Result(
+            List.copyOf(command),
+            process.exitValue(),
+            Files.readString(out, StandardCharsets.UTF_8),
+            Files.readString(err, StandardCharsets.UTF_8));
+      } finally {
+        Files.deleteIfExists(out);
+        Files.deleteIfExists(err);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot run " + command, e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted: " + command, e);
+    }
+  }
+}
