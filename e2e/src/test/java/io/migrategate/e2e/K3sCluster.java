@@ -3,6 +3,7 @@ package io.migrategate.e2e;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.migrategate.cluster.Tools;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -50,7 +51,10 @@ final class K3sCluster implements E2eCluster {
     try {
       Path kubeconfig = Files.createTempFile("migrate-gate-k3s", ".kubeconfig");
       Files.writeString(kubeconfig, k3s.getKubeConfigYaml());
-      return new K3sCluster(k3s, kubeconfig, image);
+      K3sCluster cluster = new K3sCluster(k3s, kubeconfig, image);
+      // The scenarios' shell image, as the real node has it (no registry here either).
+      cluster.loadImages(List.of(Tools.nodeImageArchive("busybox")));
+      return cluster;
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

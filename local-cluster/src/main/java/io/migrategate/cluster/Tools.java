@@ -61,9 +61,34 @@ public final class Tools {
             "HELM_DATA_HOME", home.resolve("data").toString()));
   }
 
+  /**
+   * The archive of one of the real node's own images ({@code busybox}, {@code pause}, {@code
+   * coredns}) as {@code local-cluster/build --real-node} wrote it, for clusters that need it loaded
+   * (K3s).
+   */
+  public static Path nodeImageArchive(String name) {
+    Path dir = Path.of(paths().get("NODE_IMAGE_DIR"));
+    try (var files = Files.list(dir)) {
+      return files
+          .filter(f -> f.getFileName().toString().matches(name + "-[0-9a-f]+\\.tar"))
+          .findFirst()
+          .orElseThrow(
+              () ->
+                  new IllegalStateException(
+                      "no " + name + " image in " + dir + ": run local-cluster/build --real-node"));
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot list " + dir + ": run local-cluster/build --real-node", e);
+    }
+  }
+
   private static synchronized Map<String, String> paths() {
     if (paths == null) {
-      Result result = run(List.of(LocalCluster.scriptsDir().resolve("paths").toString()), Map.of());
+      // The real node's paths are a superset: the tools, and where its images are written.
+      Result result =
+          run(
+              List.of(LocalCluster.scriptsDir().resolve("paths").toString(), "--real-node"),
+              Map.of());
       result.requireSuccess();
       Map<String, String> values = new HashMap<>();
       for (String line : result.stdout().split("\n")) {
