@@ -152,6 +152,66 @@ class GatedPodsE2eTest {
   }
 
   @Test
+  void theGatesIdentityMayChangeOnlyTheCaBundleOfItsWebhook() {
+    String gate = "--as=system:serviceaccount:" + GateInstall.NAMESPACE + ":" + GateInstall.NAME;
+    String caBundle =
+        cluster
+            .client()
+            .admissionRegistration()
+            .v1()
+            .mutatingWebhookConfigurations()
+            .withName(GateInstall.NAME)
+            .get()
+            .getWebhooks()
+            .get(0)
+            .getClientConfig()
+            .getCaBundle();
+    // What self-managed TLS does: allowed.
+    Tools.kubectl(
+            cluster.kubeconfig(),
+            gate,
+            "patch",
+            "mutatingwebhookconfiguration",
+            GateInstall.NAME,
+            "--type=json",
+            "-p",
+            "[{\"op\":\"replace\",\"path\":\"/webhooks/0/clientConfig/caBundle\",\"value\":\""
+                + caBundle
+                + "\"}]")
+        .requireSuccess();
+    // What a stolen gate token could do without the ValidatingAdmissionPolicy: denied.
+    for (String patch :
+        List.of(
+            "[{\"op\":\"replace\",\"path\":\"/webhooks/0/rules/0/resources\",\"value\":[\"pods\",\"secrets\"]}]",
+            "[{\"op\":\"replace\",\"path\":\"/webhooks/1/failurePolicy\",\"value\":\"Fail\"}]",
+            "[{\"op\":\"remove\",\"path\":\"/webhooks/0/namespaceSelector\"}]")) {
+      Tools.Result denied =
+          Tools.kubectl(
+              cluster.kubeconfig(),
+              gate,
+              "patch",
+              "mutatingwebhookconfiguration",
+              GateInstall.NAME,
+              "--type=json",
+              "-p",
+              patch);
+      assertNotEquals(0, denied.exitCode(), "the gate's identity changed its webhook: " + patch);
+      assertTrue(
+          denied.stderr().contains("may change only the CA bundle of its webhook configuration"),
+          denied.stderr());
+    }
+    Tools.Result relabel =
+        Tools.kubectl(
+            cluster.kubeconfig(),
+            gate,
+            "label",
+            "mutatingwebhookconfiguration",
+            GateInstall.NAME,
+            "x=y");
+    assertTrue(relabel.stderr().contains("not its metadata"), relabel.stderr());
+  }
+
+  @Test
   void podsWaitInInitWhileTheMigrationRunsThenStart() throws Exception {
     try (Scene scene = new Scene(cluster, "e2e-wait")) {
       scene.create(Workloads.job("migrate-v2", "echo migrating; sleep 1; echo done", true));

@@ -52,7 +52,9 @@ class RenderTest {
           "Service/migrate-gate/migrate-gate",
           "PodDisruptionBudget/migrate-gate/migrate-gate",
           "NetworkPolicy/migrate-gate/migrate-gate",
-          "MutatingWebhookConfiguration/migrate-gate");
+          "MutatingWebhookConfiguration/migrate-gate",
+          "ValidatingAdmissionPolicy/migrate-gate-cabundle-only",
+          "ValidatingAdmissionPolicyBinding/migrate-gate-cabundle-only");
 
   static final List<String> EXCLUDED_NAMESPACES =
       List.of("kube-system", "kube-public", "kube-node-lease");
@@ -120,7 +122,9 @@ class RenderTest {
             "ClusterRoleBinding/migrate-gate-tls",
             "Role/migrate-gate/migrate-gate-tls",
             "RoleBinding/migrate-gate/migrate-gate-tls",
-            "Secret/migrate-gate/migrate-gate-ca"));
+            "Secret/migrate-gate/migrate-gate-ca",
+            "ValidatingAdmissionPolicy/migrate-gate-cabundle-only",
+            "ValidatingAdmissionPolicyBinding/migrate-gate-cabundle-only"));
     expected.addAll(
         Set.of(
             "Issuer/migrate-gate/migrate-gate-selfsigned",
