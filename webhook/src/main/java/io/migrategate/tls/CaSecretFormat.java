@@ -16,12 +16,16 @@ import java.util.Map;
  *   <li>{@code ca.key}: its private key (PKCS#8 PEM);
  *   <li>{@code ca-bundle.crt}: every CA clients must trust, signing CA first (PEM). Optional: a CA
  *       put there by hand without it is trusted alone.
+ *   <li>{@code next-ca.crt}, {@code next-ca.key}: the CA that signs after the next rotation, made
+ *       ahead and already in the bundle. Optional: the gate adds them.
  * </ul>
  */
 final class CaSecretFormat {
   static final String CA_CERTIFICATE = "ca.crt";
   static final String CA_PRIVATE_KEY = "ca.key";
   static final String TRUST_BUNDLE = "ca-bundle.crt";
+  static final String NEXT_CA_CERTIFICATE = "next-ca.crt";
+  static final String NEXT_CA_PRIVATE_KEY = "next-ca.key";
 
   private CaSecretFormat() {}
 
@@ -83,7 +87,18 @@ final class CaSecretFormat {
               + " alone",
           e);
     }
-    return new CaContent(signer, trusted);
+    String nextCertificate = text(data, NEXT_CA_CERTIFICATE, where);
+    String nextKey = text(data, NEXT_CA_PRIVATE_KEY, where);
+    CertificateAuthority next = null;
+    if (nextCertificate != null && nextKey != null) {
+      try {
+        next = CertificateAuthority.fromPem(nextCertificate, nextKey);
+      } catch (PemException e) {
+        // Unusable: the gate makes a new next CA, as if there were none.
+        next = null;
+      }
+    }
+    return new CaContent(signer, trusted, next);
   }
 
   /** The Secret data (base64 values) for a CA. */
@@ -92,6 +107,10 @@ final class CaSecretFormat {
     data.put(CA_CERTIFICATE, base64(content.signer().certificatePem()));
     data.put(CA_PRIVATE_KEY, base64(content.signer().privateKeyPem()));
     data.put(TRUST_BUNDLE, base64(Pem.writeCertificates(content.trusted())));
+    if (content.next() != null) {
+      data.put(NEXT_CA_CERTIFICATE, base64(content.next().certificatePem()));
+      data.put(NEXT_CA_PRIVATE_KEY, base64(content.next().privateKeyPem()));
+    }
     return data;
   }
 

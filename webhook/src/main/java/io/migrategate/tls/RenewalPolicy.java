@@ -18,19 +18,29 @@ final class RenewalPolicy {
   }
 
   /**
-   * When a CA is rotated: after {@code fraction} of its lifetime. The certs module backdates
-   * notBefore by {@link CertificateAuthority#CLOCK_SKEW_BACKDATE}, so the lifetime is counted from
-   * notBefore plus that backdate (for a CA made elsewhere without backdating, rotation merely comes
-   * that much later).
+   * When a CA is rotated: after {@code fraction} of its lifetime, or when no more than {@code 1 -
+   * fraction} of the configured CA validity is left, whichever is later. For a CA of the configured
+   * validity both are the same moment. The next CA is made when the current one is, valid for
+   * {@link #nextCaValidity} (longer by the time it waits), so it too serves {@code fraction} of a
+   * validity as the signer before its own rotation. The certs module backdates notBefore by {@link
+   * CertificateAuthority#CLOCK_SKEW_BACKDATE}, so the lifetime is counted from notBefore plus that
+   * backdate (for a CA made elsewhere without backdating, rotation merely comes that much later).
    */
-  static Instant caRotateAt(X509Certificate ca, double fraction) {
+  static Instant caRotateAt(X509Certificate ca, double fraction, Duration caValidity) {
     Instant notBefore = ca.getNotBefore().toInstant();
     Instant notAfter = ca.getNotAfter().toInstant();
     Instant issuedAt = notBefore.plus(CertificateAuthority.CLOCK_SKEW_BACKDATE);
     if (!issuedAt.isBefore(notAfter)) {
       issuedAt = notBefore;
     }
-    return issuedAt.plus(scaled(Duration.between(issuedAt, notAfter), fraction));
+    Instant byLifetime = issuedAt.plus(scaled(Duration.between(issuedAt, notAfter), fraction));
+    Instant byRemainder = notAfter.minus(scaled(caValidity, 1 - fraction));
+    return byRemainder.isAfter(byLifetime) ? byRemainder : byLifetime;
+  }
+
+  /** The validity of a next CA made now: it waits {@code fraction} of a validity to sign. */
+  static Duration nextCaValidity(Duration caValidity, double fraction) {
+    return caValidity.plus(scaled(caValidity, fraction));
   }
 
   /** Whether a CA may leave the caBundle: expired, and the grace for clock skew is over too. */

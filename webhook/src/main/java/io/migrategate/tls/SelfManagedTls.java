@@ -32,9 +32,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  *
  * <ol>
  *   <li><b>CA</b>: read the Secret; if it holds no CA, store one (create, or fill the pre-created
- *       empty Secret); if the CA is past {@code renewFraction} of its life, rotate it, keeping the
- *       old CA in the trust list. Writes are conditional (create, or update at the resourceVersion
- *       read); the loser of a race adopts the winner's CA.
+ *       empty Secret) together with the <i>next</i> CA, trusted from the start; if the CA is past
+ *       {@code renewFraction} of its life, rotate it: the next CA signs, a new next CA is made, and
+ *       the old CA stays in the trust list. So every client given the trusted set (the caBundle, an
+ *       injected waiter) still trusts the gate after the next rotation, and the serving certificate
+ *       switches at a rotation without waiting for the bundle to propagate. Writes are conditional
+ *       (create, or update at the resourceVersion read); the loser of a race adopts the winner's
+ *       CA.
  *   <li><b>caBundle</b>: merge the trusted CAs into every webhook entry's caBundle, pruning expired
  *       CAs, with a patch conditional on the resourceVersion (skipped when {@code manageCaBundle}
  *       is false); note since when each CA is trusted by every entry.
@@ -270,27 +274,41 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
     CaContent stored = state.ca();
     if (stored == null) {
       boolean keepOurs = ca != null && now.isBefore(caRotateAt(ca));
-      CaContent proposal = keepOurs ? ca : newCa(now, ca == null ? List.of() : ca.trusted());
+      CaContent proposal =
+          keepOurs ? ca : rotated(now, ca == null ? List.of() : ca.trusted(), null);
       CaWrite write = caStore.write(state, proposal);
       String how = keepOurs ? "restored" : state.exists() ? "stored" : "created";
       adopt(write.stored().ca(), write.won() ? how : "adopted", write);
     } else if (!now.isBefore(caRotateAt(stored))) {
-      CaWrite write = caStore.write(state, newCa(now, stored.trusted()));
+      CaWrite write = caStore.write(state, rotated(now, stored.trusted(), stored.next()));
       adopt(write.stored().ca(), write.won() ? "rotated" : "adopted", write);
+    } else if (stored.next() == null) {
+      // A CA from an older gate, or put in by hand: make its successor now, trusted from now on.
+      CaWrite write =
+          caStore.write(state, new CaContent(stored.signer(), stored.trusted(), newNextCa(now)));
+      adopt(write.stored().ca(), write.won() ? "next prepared" : "adopted", write);
     } else {
       adopt(stored, "adopted", null);
     }
   }
 
   private Instant caRotateAt(CaContent content) {
-    return RenewalPolicy.caRotateAt(content.signerCertificate(), config.renewFraction());
+    return RenewalPolicy.caRotateAt(
+        content.signerCertificate(), config.renewFraction(), config.caValidity());
   }
 
-  /** A new signing CA; earlier CAs stay trusted until they can be pruned. */
-  private CaContent newCa(Instant now, List<X509Certificate> previouslyTrusted) {
+  /**
+   * The CA after a rotation (or the first one): {@code next} signs if there is one (it has been
+   * trusted since it was made), else a fresh CA; a new next CA is made; earlier CAs stay trusted
+   * until they can be pruned.
+   */
+  private CaContent rotated(
+      Instant now, List<X509Certificate> previouslyTrusted, CertificateAuthority next) {
     CertificateAuthority signer =
-        CertificateAuthority.generate(
-            config.caCommonName() + "@" + now.getEpochSecond(), config.caValidity(), clock);
+        next != null
+            ? next
+            : CertificateAuthority.generate(
+                config.caCommonName() + "@" + now.getEpochSecond(), config.caValidity(), clock);
     List<X509Certificate> trusted = new ArrayList<>();
     trusted.add(signer.certificate());
     for (X509Certificate previous : previouslyTrusted) {
@@ -298,7 +316,15 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
         trusted.add(previous);
       }
     }
-    return new CaContent(signer, trusted);
+    return new CaContent(signer, trusted, newNextCa(now));
+  }
+
+  /** A next CA made now, valid long enough to sign a whole validity after its wait. */
+  private CertificateAuthority newNextCa(Instant now) {
+    return CertificateAuthority.generate(
+        config.caCommonName() + "@" + now.getEpochSecond() + "-next",
+        RenewalPolicy.nextCaValidity(config.caValidity(), config.renewFraction()),
+        clock);
   }
 
   /**

@@ -47,6 +47,23 @@ class CaSecretFormatTest {
   }
 
   @Test
+  void roundTripsTheNextCaWithItsKey() {
+    CertificateAuthority next =
+        CertificateAuthority.generate("next", java.time.Duration.ofDays(50));
+    CaContent content = new CaContent(signer, List.of(previous.certificate()), next);
+    Map<String, String> data = CaSecretFormat.encode(content);
+    assertEquals(
+        List.of("ca.crt", "ca.key", "ca-bundle.crt", "next-ca.crt", "next-ca.key"),
+        List.copyOf(data.keySet()));
+    CaContent decoded = CaSecretFormat.decode(secret(data));
+    assertEquals(next.certificate(), decoded.next().certificate());
+    assertEquals(
+        List.of(signer.certificate(), next.certificate(), previous.certificate()),
+        decoded.trusted(),
+        "signer, then the next CA, then earlier ones");
+  }
+
+  @Test
   void anEmptySecretHoldsNoCaYet() {
     assertNull(CaSecretFormat.decode(secret(null)));
     assertNull(CaSecretFormat.decode(secret(Map.of())));

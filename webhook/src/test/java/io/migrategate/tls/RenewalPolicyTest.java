@@ -28,7 +28,24 @@ class RenewalPolicyTest {
         CertificateAuthority.generate(
                 "ca", Duration.ofDays(30), Clock.fixed(ISSUED, ZoneOffset.UTC))
             .certificate();
-    assertEquals(ISSUED.plus(Duration.ofDays(20)), RenewalPolicy.caRotateAt(ca, TWO_THIRDS));
+    assertEquals(
+        ISSUED.plus(Duration.ofDays(20)),
+        RenewalPolicy.caRotateAt(ca, TWO_THIRDS, Duration.ofDays(30)));
+  }
+
+  @Test
+  void theNextCaMadeWithTheCurrentOneSignsForTwoThirdsOfAValidityAfterItsWait() {
+    Duration validity = Duration.ofDays(30);
+    X509Certificate next =
+        CertificateAuthority.generate(
+                "next",
+                RenewalPolicy.nextCaValidity(validity, TWO_THIRDS),
+                Clock.fixed(ISSUED, ZoneOffset.UTC))
+            .certificate();
+    // It becomes the signer at day 20 (the current CA's rotation) and rotates at day 40.
+    assertEquals(
+        ISSUED.plus(Duration.ofDays(40)), RenewalPolicy.caRotateAt(next, TWO_THIRDS, validity));
+    assertEquals(ISSUED.plus(Duration.ofDays(50)), next.getNotAfter().toInstant());
   }
 
   @Test
@@ -37,7 +54,8 @@ class RenewalPolicyTest {
         CertificateAuthority.generate(
                 "ca", Duration.ofSeconds(30), Clock.fixed(ISSUED, ZoneOffset.UTC))
             .certificate();
-    assertEquals(ISSUED.plusSeconds(20), RenewalPolicy.caRotateAt(ca, TWO_THIRDS));
+    assertEquals(
+        ISSUED.plusSeconds(20), RenewalPolicy.caRotateAt(ca, TWO_THIRDS, Duration.ofSeconds(30)));
   }
 
   @Test

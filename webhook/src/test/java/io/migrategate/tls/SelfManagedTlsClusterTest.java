@@ -91,11 +91,15 @@ class SelfManagedTlsClusterTest {
         ca = stored.signerCertificate();
         assertEquals(ca, leaf.issuer(), "the serving certificate chains to the CA in the Secret");
         assertEquals(
-            Set.of("ca.crt", "ca.key", "ca-bundle.crt"),
+            Set.of("ca.crt", "ca.key", "ca-bundle.crt", "next-ca.crt", "next-ca.key"),
             caSecret(scene).getData().keySet(),
-            "only CA material in etcd, never a serving key");
+            "only CA material in etcd (the CA and the next one), never a serving key");
         await("caBundle patched and gate ready", WAIT, () -> tls.status().ready());
-        assertEquals(List.of(List.of(ca), List.of(ca)), scene.bundles(), "both webhook entries");
+        assertEquals(
+            List.of(stored.trusted(), stored.trusted()),
+            scene.bundles(),
+            "both webhook entries trust the CA and the next one");
+        assertEquals(List.of(ca, stored.next().certificate()), stored.trusted());
         TlsStatus status = tls.status();
         assertTrue(status.caBundleInSync(), status.readyzLines());
         assertEquals(stored.signer().notAfter(), status.caNotAfter());
@@ -110,7 +114,7 @@ class SelfManagedTlsClusterTest {
         await(
             "caBundle restored after a revert",
             WAIT,
-            () -> scene.bundles().equals(List.of(List.of(ca), List.of(ca))));
+            () -> scene.bundles().equals(List.of(stored.trusted(), stored.trusted())));
         assertEquals(1, log.count("tls ca created"));
         await("the restore is logged", WAIT, () -> log.count("tls ca bundle patched") >= 2);
       }
@@ -252,7 +256,8 @@ class SelfManagedTlsClusterTest {
                 "both replicas ready",
                 WAIT,
                 () -> a.status().ready() && b.status().ready() && a.status().caBundleInSync());
-            assertEquals(List.of(List.of(ca), List.of(ca)), scene.bundles());
+            List<X509Certificate> trusted = storedCa(scene).trusted();
+            assertEquals(List.of(trusted, trusted), scene.bundles());
           } finally {
             a.close();
             b.close();
@@ -310,6 +315,9 @@ class SelfManagedTlsClusterTest {
         await("serving replica ready", WAIT, () -> serving.status().ready());
         scene.awaitApiServerCallsTheWebhook();
         X509Certificate firstCa = storedCa(scene).signerCertificate();
+        // What a waiter the gate injects now carries as its trust (MIGRATE_GATE_CA).
+        String injectedTrust = serving.trustedCaPem().orElseThrow();
+        assertTrue(handshakes(endpoint, injectedTrust), "the injected trust works before");
 
         stream =
             new Thread(
@@ -353,6 +361,14 @@ class SelfManagedTlsClusterTest {
             "more admissions after pruning",
             WAIT,
             () -> created.get() >= target || !failures.isEmpty());
+        // The CA frozen into a pod's environment before the rotation still trusts the gate after
+        // it: an init container re-run later (node reboot, sandbox recreated) gets through.
+        assertTrue(
+            handshakes(endpoint, injectedTrust),
+            "a waiter injected before the rotation trusts the gate after it");
+        assertFalse(
+            handshakes(endpoint, Pem.writeCertificates(List.of(firstCa))),
+            "(the first CA alone, what pods carried before next CAs, would not)");
       } finally {
         stop.set(true);
         if (stream != null) {
@@ -372,6 +388,7 @@ class SelfManagedTlsClusterTest {
           endpoint.invalidCertificateUses.isEmpty(),
           "never served an expired certificate: " + endpoint.invalidCertificateUses);
       assertTrue(log.count("tls ca rotated") >= 1, "a rotation happened");
+
       assertTrue(log.count("tls serving certificate issued") >= 5, "renewals happened");
       List<Pod> pods = scene.admin.pods().inNamespace(scene.podNamespace).list().getItems();
       assertEquals(created.get(), pods.size());
@@ -452,7 +469,7 @@ class SelfManagedTlsClusterTest {
         assertTrue(tls.status().readyzLines().contains("[-]tls-issuer-trusted"));
 
         // The bundle is back with old and new: the replica switches to the new CA.
-        scene.setBundles(newCa.trusted());
+        scene.setBundles(storedCa(scene).trusted());
         await(
             "switched to the new CA",
             WAIT,
@@ -469,6 +486,32 @@ class SelfManagedTlsClusterTest {
     }
   }
 
+  /** Whether a TLS client trusting only {@code pem} completes a handshake with the endpoint. */
+  private static boolean handshakes(TestWebhookEndpoint endpoint, String pem) throws Exception {
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    int i = 0;
+    for (X509Certificate ca : Pem.readCertificates(pem)) {
+      trust.setCertificateEntry("ca-" + i++, ca);
+    }
+    javax.net.ssl.TrustManagerFactory factory =
+        javax.net.ssl.TrustManagerFactory.getInstance(
+            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    factory.init(trust);
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+    context.init(null, factory.getTrustManagers(), null);
+    java.net.URI uri = java.net.URI.create(endpoint.url());
+    try (javax.net.ssl.SSLSocket socket =
+        (javax.net.ssl.SSLSocket)
+            context.getSocketFactory().createSocket(uri.getHost(), uri.getPort())) {
+      socket.setSoTimeout(5000);
+      socket.startHandshake();
+      return true;
+    } catch (javax.net.ssl.SSLException e) {
+      return false;
+    }
+  }
+
   private static void putCaSecret(WebhookScene scene, CaContent content) {
     Secret secret =
         new SecretBuilder()
@@ -478,6 +521,13 @@ class SelfManagedTlsClusterTest {
             .endMetadata()
             .withData(CaSecretFormat.encode(content))
             .build();
-    scene.admin.secrets().inNamespace(scene.gateNamespace).resource(secret).serverSideApply();
+    // Forced: the gate has written this Secret since (its next CA), as another owner.
+    scene
+        .admin
+        .secrets()
+        .inNamespace(scene.gateNamespace)
+        .resource(secret)
+        .forceConflicts()
+        .serverSideApply();
   }
 }

@@ -82,8 +82,11 @@ class SelfManagedTlsTest {
 
     CaContent ca = store.stored();
     assertNotNull(ca, "the CA Secret was filled");
-    assertEquals(List.of(ca.signerCertificate()), bundle.entry(0));
-    assertEquals(List.of(ca.signerCertificate()), bundle.entry(1), "every webhook entry");
+    assertNotNull(ca.next(), "with the next CA, made ahead");
+    List<X509Certificate> trusted = List.of(ca.signerCertificate(), ca.next().certificate());
+    assertEquals(trusted, ca.trusted());
+    assertEquals(trusted, bundle.entry(0), "the next CA is trusted from the start");
+    assertEquals(trusted, bundle.entry(1), "every webhook entry");
     assertEquals(ca.signerCertificate(), serving().issuer());
     assertEquals(List.of(serving()), installed, "the server received the certificate");
     TlsStatus status = tls.status();
@@ -114,10 +117,11 @@ class SelfManagedTlsTest {
   }
 
   @Test
-  void rotatesTheCaPublishesOldAndNewThenSwitchesAfterPropagationThenPrunesTheOld()
-      throws Exception {
+  void rotatesToTheNextCaTrustedSinceTheStartSwitchesAtOnceAndPrunesTheOld() throws Exception {
     tls(true).reconcile();
     CaContent oldCa = store.stored();
+    // What a waiter injected now trusts (the gate hands out the trusted set).
+    String injectedTrust = tls.trustedCaPem().orElseThrow();
     Instant rotateAt = tls.status().caRotateAt();
     assertEquals(clock.instant().plus(Duration.ofDays(20)), rotateAt, "two thirds of 30 days");
     clock.set(rotateAt.minus(Duration.ofDays(1)));
@@ -126,28 +130,28 @@ class SelfManagedTlsTest {
     clock.set(rotateAt);
     tls.reconcile();
     CaContent newCa = store.stored();
-    assertNotEquals(oldCa.signerCertificate(), newCa.signerCertificate());
+    assertEquals(oldCa.next().certificate(), newCa.signerCertificate(), "the next CA signs");
+    assertNotEquals(oldCa.next().certificate(), newCa.next().certificate(), "a new next CA");
     assertEquals(
-        List.of(newCa.signerCertificate(), oldCa.signerCertificate()),
+        List.of(newCa.signerCertificate(), newCa.next().certificate(), oldCa.signerCertificate()),
         newCa.trusted(),
         "the old CA stays trusted: serving certificates from it are still out there");
-    assertTrue(bundle.entry(0).containsAll(newCa.trusted()), "the bundle holds old and new");
+    assertTrue(bundle.entry(0).containsAll(newCa.trusted()), "the bundle holds them all");
     assertEquals(
-        oldCa.signerCertificate(),
+        newCa.signerCertificate(),
         serving().issuer(),
-        "no switch before every API server had time to see the new bundle");
+        "no wait for the bundle to propagate: it has trusted this CA since the start");
+    assertTrue(
+        Pem.readCertificates(injectedTrust).contains(serving().issuer()),
+        "a waiter injected before the rotation trusts the gate after it");
     assertTrue(log().contains("msg=\"tls ca rotated\""), log());
-    assertTrue(log().contains("msg=\"tls serving certificate kept\" reason=ca-changed"), log());
-
-    clock.advance(PROPAGATION);
-    tls.reconcile();
-    assertEquals(newCa.signerCertificate(), serving().issuer(), "switched to the new CA");
     assertTrue(tls.status().ready());
 
     clock.set(oldCa.signer().notAfter().plus(GRACE));
     tls.reconcile();
-    assertEquals(List.of(newCa.signerCertificate()), bundle.entry(0), "expired CA pruned");
-    assertEquals(List.of(newCa.signerCertificate()), bundle.entry(1));
+    List<X509Certificate> left = List.of(newCa.signerCertificate(), newCa.next().certificate());
+    assertEquals(left, bundle.entry(0), "expired CA pruned");
+    assertEquals(left, bundle.entry(1));
     assertTrue(tls.status().caBundleInSync());
   }
 
@@ -155,13 +159,11 @@ class SelfManagedTlsTest {
   void aRenewalDueWhileTheSwitchWaitsIsServedByThePreviousCa() throws Exception {
     tls(true).reconcile();
     CaContent oldCa = store.stored();
-    Instant rotateAt = tls.status().caRotateAt();
-    // A serving certificate whose renewal falls one second after the CA rotation.
-    clock.set(rotateAt.minus(Duration.ofDays(2)).plusSeconds(1));
-    tls.reconcile();
-    assertEquals(rotateAt.plusSeconds(1), serving().renewAt());
-
-    clock.set(rotateAt);
+    ServingLeaf first = serving();
+    clock.set(first.renewAt().minusSeconds(1));
+    // Another replica (an older gate, without a next CA) rotated to a CA nobody trusted before.
+    CaContent foreign = new CaContent(newCa("foreign").signer(), oldCa.trusted());
+    store.putCa(foreign);
     tls.reconcile();
     assertEquals(oldCa.signerCertificate(), serving().issuer(), "the switch waits");
     ServingLeaf beforeRenewal = serving();
@@ -174,7 +176,19 @@ class SelfManagedTlsTest {
 
     clock.advance(PROPAGATION);
     tls.reconcile();
-    assertEquals(store.stored().signerCertificate(), serving().issuer(), "then the switch");
+    assertEquals(foreign.signerCertificate(), serving().issuer(), "then the switch");
+  }
+
+  @Test
+  void aCaWithoutANextOneGetsItsNextCaTrustedBeforeItsRotation() throws Exception {
+    CaContent handMade = newCa("hand-made");
+    store.putCa(handMade);
+    tls(true).reconcile();
+    CaContent stored = store.stored();
+    assertEquals(handMade.signerCertificate(), stored.signerCertificate(), "still the signer");
+    assertNotNull(stored.next(), "its successor made now");
+    assertTrue(bundle.entry(0).contains(stored.next().certificate()), "and trusted from now on");
+    assertTrue(log().contains("msg=\"tls ca next prepared\""), log());
   }
 
   @Test
@@ -206,7 +220,7 @@ class SelfManagedTlsTest {
     assertTrue(tls.status().readyzLines().contains("[-]tls-issuer-trusted"));
 
     // The bundle is back with both: after the propagation delay, the switch.
-    bundle.set(newCa.trusted());
+    bundle.set(store.stored().trusted());
     tls.reconcile();
     assertEquals(oldLeaf, serving());
     assertTrue(tls.status().ready());
