@@ -61,20 +61,10 @@ public final class JobTracker implements SuccessLedger.Listener {
       return;
     }
     jobs.put(key, compact);
-    JobVerdict verdict = JobVerdict.of(CompactJobs.snapshot(compact), null);
-    if (CompactJobs.isCronJobRun(job)) {
-      // Generated names (schedule-suffixed): no pod waits for them by name; recording each run
-      // would only churn the ledger.
-    } else if (verdict.phase() == Phase.SUCCEEDED) {
-      ledger.record(entry(compact, true));
-    } else {
-      Optional<LedgerEntry> known =
-          ledger.find(compact.getMetadata().getNamespace(), compact.getMetadata().getName());
-      if (known.isPresent() && !known.get().uid().equals(compact.getMetadata().getUid())) {
-        // A new run under a name whose older run is on record: from now on the old success must
-        // not pass anyone, even once this run is deleted (the ledger keeps the newer run).
-        ledger.record(entry(compact, false));
-      }
+    // Generated names (schedule-suffixed): no pod waits for them by name; recording each run
+    // would only churn the ledger.
+    if (!CompactJobs.isCronJobRun(job)) {
+      recordRun(compact);
     }
     changed(key);
   }
@@ -99,6 +89,26 @@ public final class JobTracker implements SuccessLedger.Listener {
         && Objects.equals(current.getMetadata().getUid(), compact.getMetadata().getUid())) {
       jobs.remove(key, current);
     }
+    changed(key);
+  }
+
+  /**
+   * A Job's state from the events no replica watched while the gate was down, replayed after the
+   * first list ({@link MissedEvents}). Only the run history counts: a run seen here that no longer
+   * exists still supersedes an older success (or is one); the live view, from the list, is newer
+   * and stays as it is.
+   */
+  public void missed(Job state) {
+    Job compact = CompactJobs.compact(state);
+    String key = key(compact);
+    if (key == null || CompactJobs.isCronJobRun(state)) {
+      return;
+    }
+    Job live = jobs.get(key);
+    if (live != null && live.getMetadata().getUid().equals(compact.getMetadata().getUid())) {
+      return;
+    }
+    recordRun(compact);
     changed(key);
   }
 
@@ -152,6 +162,8 @@ public final class JobTracker implements SuccessLedger.Listener {
    * @param revision the pod's {@code migrate.io/revision}, or null/blank to accept any run
    */
   public JobLookup lookup(String namespace, String name, String revision) {
+    // A gated pod asks about this name: its ledger entry outranks unrelated Jobs' entries.
+    ledger.referenced(namespace, name);
     Job live = jobs.get(namespace + "/" + name);
     if (live != null) {
       JobVerdict verdict = JobVerdict.of(CompactJobs.snapshot(live), revision);
@@ -163,6 +175,19 @@ public final class JobTracker implements SuccessLedger.Listener {
       return new JobLookup(name, JobLookup.Source.NONE, null, null, "not found");
     }
     LedgerEntry entry = recorded.get();
+    if (entry.succeeded() && entry.isDoubted()) {
+      return new JobLookup(
+          name,
+          JobLookup.Source.NONE,
+          null,
+          null,
+          "not found (its run "
+              + entry.uid()
+              + " succeeded, but no gate watched Jobs for a while before "
+              + entry.doubtedAt()
+              + ": a newer run may have failed unseen, so that success passes no pod; run the"
+              + " Job again)");
+    }
     if (!entry.succeeded()) {
       return new JobLookup(
           name,
@@ -321,6 +346,23 @@ public final class JobTracker implements SuccessLedger.Listener {
     Set<Subscription> interested = subscribers.get(key);
     if (interested != null) {
       interested.forEach(Subscription::fire);
+    }
+  }
+
+  /**
+   * What a run tells the ledger: its success; or, when an older run of the name is on record, that
+   * a newer one exists, so the old success passes no one from now on, even once this run is deleted
+   * ({@link LedgerEntry#keep} orders runs by creation: an older run's state changes nothing).
+   */
+  private void recordRun(Job compact) {
+    if (JobVerdict.of(CompactJobs.snapshot(compact), null).phase() == Phase.SUCCEEDED) {
+      ledger.record(entry(compact, true));
+      return;
+    }
+    Optional<LedgerEntry> known =
+        ledger.find(compact.getMetadata().getNamespace(), compact.getMetadata().getName());
+    if (known.isPresent() && !known.get().uid().equals(compact.getMetadata().getUid())) {
+      ledger.record(entry(compact, false));
     }
   }
 

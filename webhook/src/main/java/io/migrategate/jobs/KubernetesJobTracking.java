@@ -8,9 +8,14 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.migrategate.kube.KubernetesClients;
 import io.migrategate.ledger.ConfigMapSuccessLedger;
 import io.migrategate.ledger.LedgerPolicy;
+import io.migrategate.ledger.WatchMark;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,11 +24,12 @@ import org.slf4j.LoggerFactory;
  * The gate's Job tracking against the API server: one cluster-wide Job informer (list and watch,
  * read-only) feeding a {@link JobTracker}, and the ConfigMap-backed success ledger in the gate's
  * namespace. Starting never waits for the API server; {@link JobTracker#isReady()} says when both
- * have been read.
+ * have been read, and the events missed since the replicas' last {@link WatchMark} replayed ({@link
+ * MissedEvents}) — or, when those are gone, the ledger's older successes doubted.
  *
  * <p>RBAC: list, watch on jobs.batch cluster-wide (list also confirms a success before a pod passes
  * on it, {@link #currentRun}); get, list, watch, create, update on configmaps in the gate's
- * namespace.
+ * namespace; get, update on the ledger key's Secret there.
  */
 public final class KubernetesJobTracking implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KubernetesJobTracking.class);
@@ -34,18 +40,35 @@ public final class KubernetesJobTracking implements AutoCloseable {
    */
   static final Duration READ_TIMEOUT = Duration.ofMillis(1500);
 
+  /**
+   * How often the watch mark moves on (when the watch did). Each write stores the previous tick's
+   * resourceVersion, whose events have surely been handled; a restart replays from there.
+   */
+  static final Duration MARK_INTERVAL = Duration.ofSeconds(15);
+
   private final KubernetesClient client;
   private final KubernetesClient readClient;
   private final ConfigMapSuccessLedger ledger;
   private final JobTracker tracker;
   private final SharedIndexInformer<Job> informer;
+  private final Clock clock = Clock.systemUTC();
+  private final ScheduledExecutorService marks =
+      Executors.newSingleThreadScheduledExecutor(
+          runnable -> {
+            Thread thread = new Thread(runnable, "migrate-gate-watch-mark");
+            thread.setDaemon(true);
+            return thread;
+          });
+  private volatile WatchMark handled;
+  private WatchMark written;
 
-  private KubernetesJobTracking(Config config, String gateNamespace, LedgerPolicy policy) {
+  private KubernetesJobTracking(
+      Config config, String gateNamespace, String ledgerKeySecret, LedgerPolicy policy) {
     // Informers retry on their own; a failing request should fail fast rather than hold a thread.
     this.client = KubernetesClients.withoutRetries(config);
     this.readClient = KubernetesClients.oneAttempt(config, READ_TIMEOUT);
-    Clock clock = Clock.systemUTC();
-    this.ledger = ConfigMapSuccessLedger.start(client, gateNamespace, policy, clock);
+    this.ledger =
+        ConfigMapSuccessLedger.start(client, gateNamespace, ledgerKeySecret, policy, clock);
     this.tracker = new JobTracker(ledger, clock);
     this.informer = client.batch().v1().jobs().inAnyNamespace().runnableInformer(0);
     informer.itemStore(new CompactJobStore());
@@ -76,10 +99,18 @@ public final class KubernetesJobTracking implements AutoCloseable {
         });
   }
 
-  /** Starts the informer and the ledger, returns at once. */
+  /**
+   * Starts the informer and the ledger, returns at once.
+   *
+   * @param ledgerKeySecret the Secret holding the ledger's sealing key ({@code
+   *     --ledger-key-secret})
+   */
   public static KubernetesJobTracking start(
-      Config config, String gateNamespace, LedgerPolicy policy) {
-    KubernetesJobTracking tracking = new KubernetesJobTracking(config, gateNamespace, policy);
+      Config config, String gateNamespace, String ledgerKeySecret, LedgerPolicy policy) {
+    KubernetesJobTracking tracking =
+        new KubernetesJobTracking(config, gateNamespace, ledgerKeySecret, policy);
+    // Successes recorded from here on were seen by this replica's own list and watch.
+    Instant watchStart = tracking.clock.instant();
     tracking
         .informer
         .start()
@@ -90,14 +121,79 @@ public final class KubernetesJobTracking implements AutoCloseable {
                 // tracker from the store now, so "synced" means every Job is in it. The handler's
                 // later copies of older states are ignored (JobTracker.upserted).
                 tracking.informer.getStore().list().forEach(tracking.tracker::upserted);
-                LOG.info(
-                    "job tracker state=synced jobs={} ledger_entries={}",
-                    tracking.tracker.trackedJobs(),
-                    tracking.ledger.size());
-                tracking.tracker.jobsSynced();
+                String listed = tracking.informer.lastSyncResourceVersion();
+                tracking
+                    .ledger
+                    .whenLoaded()
+                    .thenRunAsync(() -> tracking.catchUp(listed, watchStart), tracking.marks);
               }
             });
     return tracking;
+  }
+
+  /**
+   * After the first list and the ledger's load: the events no replica watched, then "synced", then
+   * the watch mark kept moving.
+   */
+  private void catchUp(String listedVersion, Instant watchStart) {
+    WatchMark listed = new WatchMark(listedVersion, clock.instant());
+    Optional<WatchMark> mark = ledger.storedMark();
+    if (mark.isEmpty()) {
+      // A new install (nothing to doubt) or a mark removed or forged: what was recorded before
+      // cannot be vouched for.
+      gap("no_watch_mark", null, watchStart);
+    } else {
+      MissedEvents.Result replay =
+          MissedEvents.replay(client, mark.get(), listed.revision(), tracker);
+      if (replay.outcome() == MissedEvents.Outcome.REPLAYED) {
+        if (replay.events() > 0) {
+          LOG.info(
+              "job tracker state=replayed since={} events={}", mark.get().at(), replay.events());
+        }
+      } else {
+        gap(replay.outcome().name().toLowerCase(java.util.Locale.ROOT), mark.get(), watchStart);
+      }
+    }
+    LOG.info(
+        "job tracker state=synced jobs={} ledger_entries={}", tracker.trackedJobs(), ledger.size());
+    tracker.jobsSynced();
+    handled = listed;
+    written = listed;
+    ledger.watchedThrough(listed);
+    long every = MARK_INTERVAL.toMillis();
+    marks.scheduleWithFixedDelay(this::moveMark, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  private void gap(String cause, WatchMark since, Instant watchStart) {
+    int doubted = ledger.doubt(watchStart);
+    if (doubted > 0) {
+      LOG.warn(
+          "job tracker state=gap cause={} watched_until={} doubted_successes={} (no gate watched"
+              + " Jobs for a while and the API server no longer holds those events: a run may"
+              + " have failed unseen, so successes recorded before {} pass no pod until their Job"
+              + " is seen again)",
+          cause,
+          since == null ? "unknown" : since.at(),
+          doubted,
+          watchStart);
+    }
+  }
+
+  /** Stores the mark reached one tick ago (its events handled by now), then notes where we are. */
+  private void moveMark() {
+    try {
+      WatchMark due = handled;
+      if (due != null && due != written) {
+        ledger.watchedThrough(due);
+        written = due;
+      }
+      String now = informer.lastSyncResourceVersion();
+      if (now != null && (due == null || !now.equals(due.resourceVersion()))) {
+        handled = new WatchMark(now, clock.instant());
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("job tracker state=watch_mark_failed cause=\"{}\"", e.toString());
+    }
   }
 
   public JobTracker tracker() {
@@ -128,6 +224,7 @@ public final class KubernetesJobTracking implements AutoCloseable {
 
   @Override
   public void close() {
+    marks.shutdownNow();
     informer.stop();
     ledger.close();
     client.close();

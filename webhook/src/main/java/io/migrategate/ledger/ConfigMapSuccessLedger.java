@@ -15,6 +15,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
@@ -41,7 +42,14 @@ import org.slf4j.LoggerFactory;
  * merges again) on one background thread; a failed write is retried with back-off and leaves the
  * in-memory entry in force meanwhile.
  *
- * <p>RBAC: get, list, watch, create, update on configmaps in the gate's namespace only.
+ * <p>Integrity: a shard's namespace is its name, never a label, and every entry carries a seal
+ * ({@link LedgerSeal}) with a key in a Secret only the gate reads ({@link LedgerKey}); entries that
+ * do not verify are ignored and written away, so write access to ConfigMaps in the gate's namespace
+ * does not let anyone pass pods. Entries pods ask about ({@link #referenced}) are kept first when a
+ * shard is full ({@link LedgerShard#compact}).
+ *
+ * <p>RBAC: get, list, watch, create, update on configmaps in the gate's namespace; get, update on
+ * the key's Secret.
  */
 public final class ConfigMapSuccessLedger implements SuccessLedger {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigMapSuccessLedger.class);
@@ -56,8 +64,15 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   static final Duration RETRY_MAX = Duration.ofMinutes(1);
   static final int CONFLICT_ATTEMPTS = 10;
 
+  /** A reference is written again when the stored one is older than this (bounded writes). */
+  static final Duration REFERENCE_REFRESH = Duration.ofHours(12);
+
+  /** References to names without an entry yet (their Job has not succeeded): at most this many. */
+  static final int MAX_PENDING_REFERENCES = 10_000;
+
   private final KubernetesClient client;
   private final String gateNamespace;
+  private final String keySecret;
   private final LedgerPolicy policy;
   private final Clock clock;
   private final Map<String, Map<String, LedgerEntry>> entries = new ConcurrentHashMap<>();
@@ -68,13 +83,24 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   private final AtomicBoolean writesFailing = new AtomicBoolean();
   private final LongAdder writes = new LongAdder();
   private final LongAdder conflicts = new LongAdder();
+  private final LongAdder rejected = new LongAdder();
+  private final Map<String, Instant> pendingReferences = new ConcurrentHashMap<>();
+  private volatile LedgerSeal seal;
+  private volatile Optional<WatchMark> storedMark = Optional.empty();
+  private final AtomicBoolean markWritesFailing = new AtomicBoolean();
   private SharedIndexInformer<ConfigMap> informer;
   private volatile boolean loaded;
+  private final CompletableFuture<Void> whenLoaded = new CompletableFuture<>();
 
   private ConfigMapSuccessLedger(
-      KubernetesClient client, String gateNamespace, LedgerPolicy policy, Clock clock) {
+      KubernetesClient client,
+      String gateNamespace,
+      String keySecret,
+      LedgerPolicy policy,
+      Clock clock) {
     this.client = Objects.requireNonNull(client, "client");
     this.gateNamespace = Objects.requireNonNull(gateNamespace, "gateNamespace");
+    this.keySecret = Objects.requireNonNull(keySecret, "keySecret");
     this.policy = Objects.requireNonNull(policy, "policy");
     this.clock = Objects.requireNonNull(clock, "clock");
     this.writer =
@@ -86,13 +112,153 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
             });
   }
 
-  /** Starts reading the stored ledger and returns at once; {@link #isLoaded()} says when done. */
+  /**
+   * Starts reading the key and then the stored ledger, and returns at once; {@link #isLoaded()}
+   * says when done.
+   *
+   * @param keySecret the Secret in the gate's namespace holding the sealing key ({@link
+   *     LedgerKey#DEFAULT_SECRET} as shipped)
+   */
   public static ConfigMapSuccessLedger start(
-      KubernetesClient client, String gateNamespace, LedgerPolicy policy, Clock clock) {
+      KubernetesClient client,
+      String gateNamespace,
+      String keySecret,
+      LedgerPolicy policy,
+      Clock clock) {
     ConfigMapSuccessLedger ledger =
-        new ConfigMapSuccessLedger(client, gateNamespace, policy, clock);
-    ledger.startInformer();
+        new ConfigMapSuccessLedger(client, gateNamespace, keySecret, policy, clock);
+    ledger.writer.execute(() -> ledger.loadKeyThenStart(1));
     return ledger;
+  }
+
+  /** The key first (nothing can be read or written without it), then the shards. */
+  private void loadKeyThenStart(int attempt) {
+    try {
+      LedgerSeal key = LedgerKey.load(client, gateNamespace, keySecret);
+      storedMark = readMark(key);
+      seal = key;
+      if (attempt > 1) {
+        LOG.info("success ledger state=key_loaded secret={}/{}", gateNamespace, keySecret);
+      }
+      startInformer();
+    } catch (RuntimeException e) {
+      if (attempt == 1) {
+        LOG.warn(
+            "success ledger state=no_key secret={}/{} cause=\"{}\" (retrying; the ledger is not"
+                + " loaded until then)",
+            gateNamespace,
+            keySecret,
+            e.getMessage());
+      }
+      long delay =
+          Math.min(RETRY_MAX.toMillis(), RETRY_INITIAL.toMillis() << Math.min(attempt - 1, 10));
+      try {
+        writer.schedule(() -> loadKeyThenStart(attempt + 1), delay, TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // shutting down
+      }
+    }
+  }
+
+  /** The stored {@link WatchMark}; a mark that does not verify counts as none (and is logged). */
+  private Optional<WatchMark> readMark(LedgerSeal key) {
+    ConfigMap stored =
+        client.configMaps().inNamespace(gateNamespace).withName(WatchMark.CONFIG_MAP).get();
+    if (stored == null) {
+      return Optional.empty();
+    }
+    Optional<WatchMark> mark = WatchMark.decode(stored.getData(), key);
+    if (mark.isEmpty()) {
+      LOG.warn(
+          "success ledger state=watch_mark_rejected configmap={}/{} (not sealed by this gate's"
+              + " key; treated as a gap in the gate's view of Jobs)",
+          gateNamespace,
+          WatchMark.CONFIG_MAP);
+    }
+    return mark;
+  }
+
+  /**
+   * The watch mark as read when the ledger loaded (valid once {@link #isLoaded()}); empty on a new
+   * install, or when the stored one did not verify.
+   */
+  public Optional<WatchMark> storedMark() {
+    return storedMark;
+  }
+
+  /**
+   * Stores {@code mark} unless a replica stored one further along (in the background; a failure is
+   * logged once and the next mark tries again).
+   */
+  public void watchedThrough(WatchMark mark) {
+    try {
+      writer.execute(() -> writeMark(mark));
+    } catch (java.util.concurrent.RejectedExecutionException closed) {
+      // shutting down
+    }
+  }
+
+  private void writeMark(WatchMark mark) {
+    LedgerSeal key = seal;
+    if (key == null) {
+      return;
+    }
+    try {
+      for (int attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
+        ConfigMap current =
+            client.configMaps().inNamespace(gateNamespace).withName(WatchMark.CONFIG_MAP).get();
+        WatchMark stored =
+            current == null ? null : WatchMark.decode(current.getData(), key).orElse(null);
+        if (WatchMark.furthest(stored, mark) == stored) {
+          return;
+        }
+        try {
+          if (current == null) {
+            client
+                .configMaps()
+                .inNamespace(gateNamespace)
+                .resource(
+                    new ConfigMapBuilder()
+                        .withNewMetadata()
+                        .withName(WatchMark.CONFIG_MAP)
+                        .withNamespace(gateNamespace)
+                        .addToLabels("app.kubernetes.io/managed-by", "migrate-gate")
+                        .addToAnnotations(
+                            "migrate.io/description",
+                            "How far migrate-gate has watched Jobs (docs/gate-wait-api.md)")
+                        .endMetadata()
+                        .withData(mark.encode(key))
+                        .build())
+                .create();
+          } else {
+            client
+                .configMaps()
+                .inNamespace(gateNamespace)
+                .resource(new ConfigMapBuilder(current).withData(mark.encode(key)).build())
+                .update();
+          }
+          writes.increment();
+          if (markWritesFailing.compareAndSet(true, false)) {
+            LOG.info("success ledger state=watch_mark_writing namespace={}", gateNamespace);
+          }
+          return;
+        } catch (KubernetesClientException e) {
+          if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+            throw e;
+          }
+          conflicts.increment();
+        }
+      }
+    } catch (RuntimeException e) {
+      if (!writer.isShutdown() && markWritesFailing.compareAndSet(false, true)) {
+        LOG.warn(
+            "success ledger state=watch_mark_failing configmap={}/{} cause=\"{}\" (retried with"
+                + " the next mark; a restart meanwhile replays from an older one)",
+            gateNamespace,
+            WatchMark.CONFIG_MAP,
+            describe(e));
+      }
+    }
   }
 
   /** The ConfigMap that holds the entries of Jobs in {@code namespace}. */
@@ -151,6 +317,7 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
                     informer.getStore().list().size(),
                     size());
                 listeners.forEach(Listener::loaded);
+                whenLoaded.complete(null);
                 // Shards written by an older configuration, or with entries past retention.
                 informer.getStore().list().forEach(this::persistIfStale);
               }
@@ -162,6 +329,11 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   @Override
   public boolean isLoaded() {
     return loaded;
+  }
+
+  /** Completes when the ledger has loaded (never, if it cannot: the caller bounds its wait). */
+  public CompletableFuture<Void> whenLoaded() {
+    return whenLoaded;
   }
 
   @Override
@@ -176,9 +348,54 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
 
   @Override
   public void record(LedgerEntry entry) {
-    if (merge(entry)) {
+    Instant pending = pendingReferences.remove(entry.namespace() + "/" + entry.job());
+    if (merge(pending == null ? entry : entry.referenced(pending))) {
       markDirty(entry.namespace());
     }
+  }
+
+  /**
+   * A gated pod asked about {@code namespace/job} (admission, the wait API): its entry, now or once
+   * its Job succeeds, is kept before unrelated ones when a shard is full. Memory only, and a write
+   * when the stored reference is missing or older than {@link #REFERENCE_REFRESH}; never blocks.
+   */
+  @Override
+  public void referenced(String namespace, String job) {
+    Instant now = clock.instant();
+    Map<String, LedgerEntry> shard = entries.get(namespace);
+    LedgerEntry entry = shard == null ? null : shard.get(job);
+    if (entry == null) {
+      if (pendingReferences.size() < MAX_PENDING_REFERENCES) {
+        pendingReferences.put(namespace + "/" + job, now);
+      }
+      return;
+    }
+    if (entry.referencedAt() != null
+        && entry.referencedAt().isAfter(now.minus(REFERENCE_REFRESH))) {
+      return;
+    }
+    if (merge(entry.referenced(now))) {
+      markDirty(namespace);
+    }
+  }
+
+  @Override
+  public int doubt(Instant gapEnd) {
+    int doubted = 0;
+    for (Map<String, LedgerEntry> shard : entries.values()) {
+      for (LedgerEntry entry : shard.values()) {
+        if (entry.succeeded() && merge(entry.doubted(gapEnd))) {
+          markDirty(entry.namespace());
+          doubted++;
+        }
+      }
+    }
+    return doubted;
+  }
+
+  /** Entries ignored since start because their seal did not verify (a gauge of tampering). */
+  public long rejectedEntries() {
+    return rejected.sum();
   }
 
   @Override
@@ -234,7 +451,18 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
       return;
     }
     Instant now = clock.instant();
-    Map<String, LedgerEntry> stored = LedgerShard.decode(namespace, configMap.getData());
+    LedgerShard.Decoded decoded = LedgerShard.decode(namespace, configMap.getData(), seal);
+    if (decoded.rejected() > 0) {
+      rejected.add(decoded.rejected());
+      LOG.warn(
+          "success ledger state=rejected_entries shard={} entries={} (not sealed by this gate's"
+              + " key: written by something else, or by a gate with another key; ignored and"
+              + " written away)",
+          configMap.getMetadata().getName(),
+          decoded.rejected());
+      markDirty(namespace);
+    }
+    Map<String, LedgerEntry> stored = decoded.entries();
     for (LedgerEntry entry : stored.values()) {
       if (LedgerShard.isRetained(entry, now, policy.retention())) {
         merge(entry);
@@ -256,7 +484,7 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
       return;
     }
     Map<String, String> data = configMap.getData() == null ? Map.of() : configMap.getData();
-    Map<String, String> wanted = LedgerShard.encode(desired(namespace, data).values());
+    Map<String, String> wanted = LedgerShard.encode(desired(namespace, data).values(), seal);
     if (!wanted.equals(new TreeMap<>(data))) {
       markDirty(namespace);
     }
@@ -282,6 +510,9 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   }
 
   private void markDirty(String namespace) {
+    if (seal == null) {
+      return; // nothing is written before the key is loaded; the first read marks what is due
+    }
     if (dirty.add(namespace)) {
       writer.execute(() -> persist(namespace));
     }
@@ -290,7 +521,8 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   /** What a shard should hold: what is stored merged with memory, within the policy's bounds. */
   private Map<String, LedgerEntry> desired(String namespace, Map<String, String> storedData) {
     Map<String, LedgerEntry> memory = new TreeMap<>(entries.getOrDefault(namespace, Map.of()));
-    Map<String, LedgerEntry> merged = new TreeMap<>(LedgerShard.decode(namespace, storedData));
+    Map<String, LedgerEntry> merged =
+        new TreeMap<>(LedgerShard.decode(namespace, storedData, seal).entries());
     memory.forEach((job, entry) -> merged.put(job, LedgerEntry.keep(merged.get(job), entry)));
     Map<String, LedgerEntry> compacted = LedgerShard.compact(merged, clock.instant(), policy);
     // Memory takes the same entries as storage (same bounds, and the stored copy of a run two
@@ -317,7 +549,8 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
         ConfigMap current = client.configMaps().inNamespace(gateNamespace).withName(name).get();
         Map<String, String> storedData =
             current == null || current.getData() == null ? Map.of() : current.getData();
-        Map<String, String> wanted = LedgerShard.encode(desired(namespace, storedData).values());
+        Map<String, String> wanted =
+            LedgerShard.encode(desired(namespace, storedData).values(), seal);
         if (current != null && wanted.equals(new TreeMap<>(storedData))) {
           succeeded(namespace);
           return;
@@ -385,6 +618,9 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   }
 
   private void failed(String namespace, RuntimeException e) {
+    if (writer.isShutdown()) {
+      return; // closing: the write was interrupted, not refused
+    }
     int attempts =
         failedAttempts.computeIfAbsent(namespace, ns -> new AtomicInteger()).incrementAndGet();
     if (writesFailing.compareAndSet(false, true)) {
@@ -405,13 +641,13 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
     }
   }
 
+  /**
+   * The namespace a shard speaks for: its name, never a label (anyone who may label a ConfigMap
+   * could otherwise point one shard's entries at another namespace).
+   */
   private static String namespaceOf(ConfigMap configMap) {
-    Map<String, String> labels = configMap.getMetadata().getLabels();
-    String namespace = labels == null ? null : labels.get(NAMESPACE_LABEL);
-    if (namespace == null && configMap.getMetadata().getName().startsWith(NAME_PREFIX)) {
-      namespace = configMap.getMetadata().getName().substring(NAME_PREFIX.length());
-    }
-    return namespace;
+    String name = configMap.getMetadata().getName();
+    return name.startsWith(NAME_PREFIX) ? name.substring(NAME_PREFIX.length()) : null;
   }
 
   private static String describe(RuntimeException e) {

@@ -24,6 +24,21 @@ public interface SuccessLedger extends AutoCloseable {
    */
   void record(LedgerEntry entry);
 
+  /**
+   * A gated pod asked about {@code namespace/job}: its entry is kept before entries no pod asked
+   * about when storage is full. Never blocks, never throws.
+   */
+  void referenced(String namespace, String job);
+
+  /**
+   * No gate watched Jobs for a while before {@code gapEnd}, and the events of that time are gone: a
+   * run may have been created, failed and deleted unseen. Every success recorded before {@code
+   * gapEnd} is doubted ({@link LedgerEntry#doubted}) and passes no pod until its Job is seen again.
+   *
+   * @return how many entries became doubted
+   */
+  int doubt(java.time.Instant gapEnd);
+
   /** Registers a listener; called from the ledger's threads. */
   void addListener(Listener listener);
 

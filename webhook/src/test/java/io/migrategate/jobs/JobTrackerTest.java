@@ -192,6 +192,91 @@ class JobTrackerTest {
     assertTrue(compact.getMetadata().getLabels().isEmpty());
   }
 
+  @Test
+  void aRunMissedWhileNoGateWatchedSupersedesTheSuccessBeforeIt() {
+    Job run1 = complete("migrate", "uid-1", "2026-01-01T10:00:00Z", null);
+    tracker.upserted(run1);
+    tracker.deleted(run1);
+    // Replayed from the watch mark: run 2 was created, failed and deleted while no gate ran.
+    Job run2 =
+        new JobBuilder(failed("migrate", "uid-2"))
+            .editMetadata()
+            .withCreationTimestamp("2026-01-01T11:00:00Z")
+            .endMetadata()
+            .build();
+    tracker.missed(running("migrate", "uid-2", "2026-01-01T11:00:00Z", null));
+    tracker.missed(run2);
+    JobLookup answer = tracker.lookup("shop", "migrate", null);
+    assertEquals(Source.NONE, answer.source());
+    assertEquals(
+        "not found (its latest run, uid uid-2, was deleted before it succeeded)", answer.line());
+    assertFalse(tracker.allSucceeded("shop", List.of("migrate"), null));
+  }
+
+  @Test
+  void aMissedStateOfALiveJobChangesNothing() {
+    tracker.upserted(running("migrate", "uid-1", "2026-01-01T10:00:00Z", null));
+    // An older state of the same run, replayed: the live view is newer.
+    tracker.missed(complete("migrate", "uid-1", "2026-01-01T10:00:00Z", null));
+    assertEquals(Phase.RUNNING, tracker.lookup("shop", "migrate", null).phase());
+    assertTrue(ledger.recorded().isEmpty(), "nothing recorded: " + ledger.recorded());
+  }
+
+  @Test
+  void aDoubtedSuccessPassesNoPodUntilItsRunIsSeenAgain() {
+    MovingClock clock = new MovingClock(Instant.parse("2026-01-01T12:00:00Z"));
+    InMemorySuccessLedger doubtful = new InMemorySuccessLedger(true);
+    JobTracker tracking = new JobTracker(doubtful, clock);
+    tracking.jobsSynced();
+    Job run1 = complete("migrate", "uid-1", "2026-01-01T10:00:00Z", null);
+    tracking.upserted(run1);
+    tracking.deleted(run1);
+
+    clock.now = Instant.parse("2026-01-01T13:00:00Z");
+    assertEquals(1, doubtful.doubt(clock.now), "the success recorded before the gap");
+    JobLookup doubted = tracking.lookup("shop", "migrate", null);
+    assertEquals(Source.NONE, doubted.source());
+    assertEquals(
+        "not found (its run uid-1 succeeded, but no gate watched Jobs for a while before"
+            + " 2026-01-01T13:00:00Z: a newer run may have failed unseen, so that success passes"
+            + " no pod; run the Job again)",
+        doubted.line());
+    assertFalse(tracking.allSucceeded("shop", List.of("migrate"), null));
+    assertEquals(0, doubtful.doubt(clock.now), "doubting twice changes nothing");
+
+    // The Job is seen again after the gap (still there, or run again): its success counts again.
+    clock.now = Instant.parse("2026-01-01T13:00:05Z");
+    tracking.upserted(run1);
+    tracking.deleted(run1);
+    JobLookup seenAgain = tracking.lookup("shop", "migrate", null);
+    assertEquals(Source.LEDGER, seenAgain.source());
+    assertEquals(Phase.SUCCEEDED, seenAgain.phase());
+  }
+
+  /** A clock the test moves. */
+  private static final class MovingClock extends Clock {
+    volatile Instant now;
+
+    MovingClock(Instant now) {
+      this.now = now;
+    }
+
+    @Override
+    public Instant instant() {
+      return now;
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+
   private static LedgerEntry success(String job, String uid, String created, String revision) {
     Instant at = Instant.parse(created);
     return new LedgerEntry("shop", job, uid, revision, at, at.plusSeconds(60), at.plusSeconds(61));

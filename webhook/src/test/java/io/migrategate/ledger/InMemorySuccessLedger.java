@@ -50,6 +50,23 @@ public final class InMemorySuccessLedger implements SuccessLedger {
   }
 
   @Override
+  public void referenced(String namespace, String job) {
+    // references matter for storage bounds only, which this ledger has none of
+  }
+
+  @Override
+  public int doubt(java.time.Instant gapEnd) {
+    int doubted = 0;
+    for (LedgerEntry entry : List.copyOf(entries.values())) {
+      if (entry.succeeded() && entry.doubted(gapEnd) != entry) {
+        record(entry.doubted(gapEnd));
+        doubted++;
+      }
+    }
+    return doubted;
+  }
+
+  @Override
   public void addListener(Listener listener) {
     listeners.add(listener);
   }
