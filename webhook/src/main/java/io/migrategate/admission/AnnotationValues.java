@@ -17,7 +17,8 @@ final class AnnotationValues {
   static final String INJECT_RULE = "must be \"true\" or \"false\"";
   static final String TIMEOUT_RULE =
       "must be a positive duration such as 90s, 10m, 1h or 1h30m (units ms, s, m, h, d)";
-  static final String REVISION_RULE = "must not be empty";
+  static final String REVISION_RULE =
+      "must not be empty (and at most " + WaitLimits.MAX_REVISION_LENGTH + " characters)";
   static final String SOURCE_RULE = "must be \"gate\" or \"api\"";
 
   private AnnotationValues() {}
@@ -61,6 +62,15 @@ final class AnnotationValues {
     }
     if (value.isBlank()) {
       throw new InvalidAnnotationException(GateAnnotations.REVISION, value, REVISION_RULE);
+    }
+    if (value.length() > WaitLimits.MAX_REVISION_LENGTH) {
+      throw new InvalidAnnotationException(
+          GateAnnotations.REVISION,
+          value,
+          "is longer than the "
+              + WaitLimits.MAX_REVISION_LENGTH
+              + " characters the gate's wait API accepts (the waiter could never get an answer): use a"
+              + " shorter revision, e.g. a release number or a commit SHA");
     }
     return Optional.of(value);
   }

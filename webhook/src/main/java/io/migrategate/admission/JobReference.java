@@ -39,7 +39,8 @@ public record JobReference(List<String> names) {
 
   /**
    * Parses {@code "migrate"} or {@code "schema, seed"}: spaces around names are ignored, a repeated
-   * name counts once, an empty element ({@code "a,,b"}, a trailing comma) is an error.
+   * name counts once, an empty element ({@code "a,,b"}, a trailing comma) is an error, and so are
+   * more than {@link WaitLimits#MAX_JOBS} distinct names.
    */
   static JobReference parse(String value) throws InvalidAnnotationException {
     if (value == null || value.isBlank()) {
@@ -60,6 +61,19 @@ public record JobReference(List<String> names) {
             "names '" + name + "', not a valid Job name: " + JOB_NAME_RULE);
       }
       names.add(name);
+    }
+    if (names.size() > WaitLimits.MAX_JOBS) {
+      throw new InvalidAnnotationException(
+          GateAnnotations.JOB,
+          value,
+          "names "
+              + names.size()
+              + " distinct Jobs, more than the "
+              + WaitLimits.MAX_JOBS
+              + " the gate's wait API accepts for one pod (its waiter could never get an answer):"
+              + " name at most "
+              + WaitLimits.MAX_JOBS
+              + " Jobs, e.g. one Job that runs the migration steps in sequence");
     }
     return new JobReference(new ArrayList<>(names));
   }

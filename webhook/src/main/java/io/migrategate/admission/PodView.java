@@ -1,6 +1,8 @@
 package io.migrategate.admission;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -13,6 +15,12 @@ import java.util.Optional;
  * handful of fields and writes patch operations, so fields it does not know survive untouched.
  */
 final class PodView {
+  /** Set by the kubelet on the API server's copy of a static pod. */
+  static final String MIRROR_ANNOTATION = "kubernetes.io/config.mirror";
+
+  /** The ServiceAccount admission plugin's token volume: {@code kube-api-access-xxxxx}. */
+  static final String SERVICE_ACCOUNT_VOLUME_PREFIX = "kube-api-access-";
+
   private final JsonNode pod;
 
   PodView(JsonNode pod) {
@@ -91,6 +99,68 @@ final class PodView {
         || initContainers().stream().anyMatch(c -> c.name().equals(name));
   }
 
+  /** The init container called {@code name}, as sent. */
+  Optional<JsonNode> initContainer(String name) {
+    return named(spec().path("initContainers"), name);
+  }
+
+  /** The regular (app) container called {@code name}, as sent. */
+  Optional<JsonNode> regularContainer(String name) {
+    return named(spec().path("containers"), name);
+  }
+
+  private static Optional<JsonNode> named(JsonNode containers, String name) {
+    for (JsonNode container : containers) {
+      if (name.equals(container.path("name").asText(null))) {
+        return Optional.of(container);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * A mirror pod: the API server's copy of a static pod, created by the kubelet after the pod
+   * already runs on its node.
+   */
+  boolean isMirrorPod() {
+    return metadata().path("annotations").has(MIRROR_ANNOTATION);
+  }
+
+  /** {@code spec.hostNetwork: true}. */
+  boolean hostNetwork() {
+    return spec().path("hostNetwork").asBoolean(false);
+  }
+
+  /** {@code spec.dnsPolicy}, {@code ClusterFirst} when unset (the API server's default). */
+  String dnsPolicy() {
+    String policy = spec().path("dnsPolicy").asText("");
+    return policy.isEmpty() ? "ClusterFirst" : policy;
+  }
+
+  /**
+   * Where the pod says it runs Windows: {@code spec.os.name: windows}, or a node selector {@code
+   * kubernetes.io/os: windows}; empty for a Linux (or unspecified) pod.
+   */
+  Optional<String> windowsField() {
+    if ("windows".equals(spec().path("os").path("name").asText(""))) {
+      return Optional.of("spec.os.name: windows");
+    }
+    if ("windows".equals(spec().path("nodeSelector").path("kubernetes.io/os").asText(""))) {
+      return Optional.of("spec.nodeSelector kubernetes.io/os: windows");
+    }
+    return Optional.empty();
+  }
+
+  /** {@code metadata.creationTimestamp}, when the pod has one (stored pods do). */
+  Optional<Instant> creationTimestamp() {
+    String text = metadata().path("creationTimestamp").asText("");
+    try {
+      return text.isEmpty() ? Optional.empty() : Optional.of(Instant.parse(text));
+    } catch (DateTimeParseException e) {
+      return Optional.empty();
+    }
+  }
+
   boolean hasVolumesArray() {
     return spec().path("volumes").isArray();
   }
@@ -107,7 +177,7 @@ final class PodView {
   Optional<String> serviceAccountTokenVolume() {
     for (JsonNode volume : spec().path("volumes")) {
       String name = volume.path("name").asText("");
-      if (name.startsWith("kube-api-access-") && volume.has("projected")) {
+      if (name.startsWith(SERVICE_ACCOUNT_VOLUME_PREFIX) && volume.has("projected")) {
         return Optional.of(name);
       }
     }

@@ -25,6 +25,34 @@ public final class Reasons {
   public static final String INVALID_ANNOTATION = "invalid-annotation";
   public static final String NAME_CONFLICT = "name-conflict";
 
+  /**
+   * Denied: the pod has a container named {@code migrate-wait} that is not the one the gate injects
+   * ({@link InjectedWaiter}); the name is reserved for the gate.
+   */
+  public static final String FOREIGN_WAITER = "foreign-waiter";
+
+  /**
+   * Denied: {@code migrate.io/inject: "false"} on a pod that only the webhook entry of namespaces
+   * labelled {@code migrate.io/gate=enforced} sends (every other entry keeps opted-out pods away).
+   */
+  public static final String OPT_OUT_ENFORCED = "opt-out-enforced";
+
+  /**
+   * Denied: the pod uses the node's DNS resolver (hostNetwork with the default DNS policy, or
+   * {@code dnsPolicy: Default}), so its waiter could never resolve the gate's Service name (gate
+   * mode) and would wait forever.
+   */
+  public static final String NO_CLUSTER_DNS = "no-cluster-dns";
+
+  /** Denied: a Windows pod; the waiter image is Linux-only. */
+  public static final String WINDOWS_POD = "windows-pod";
+
+  /**
+   * Skipped: a mirror pod (static pod) is already running when the API server sees it, and cannot
+   * mount the projected ServiceAccount token the waiter needs.
+   */
+  public static final String MIRROR_POD = "mirror-pod";
+
   /** A pod CREATE the API server would never send: no object, or no namespace. */
   public static final String MALFORMED_REQUEST = "malformed-request";
 

@@ -4,8 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.ListOptionsBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodList;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobCondition;
+import io.fabric8.kubernetes.api.model.batch.v1.JobList;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
@@ -14,8 +18,12 @@ import java.net.InetAddress;
 import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -60,9 +68,38 @@ public final class UngatedPodAuditor implements AutoCloseable {
    */
   public UngatedPodAuditor(
       KubernetesClient client, KubernetesOwnerLookup owners, Predicate<String> excludedNamespace) {
+    this(client, owners, excludedNamespace, Optional.empty());
+  }
+
+  /**
+   * An audit that also knows the gate's waiter: a {@code migrate-wait} of another image repository
+   * (say a busybox named so), or asking another URL than {@code waitUrl}, is not the gate's. The
+   * gate wires this one; without it only the waiter's shape, environment and mounts are checked.
+   *
+   * @param waiterImage the gate's {@code --waiter-image}
+   * @param waitUrl the gate's {@code --wait-url}, if set
+   */
+  public UngatedPodAuditor(
+      KubernetesClient client,
+      KubernetesOwnerLookup owners,
+      Predicate<String> excludedNamespace,
+      String waiterImage,
+      Optional<String> waitUrl) {
+    this(
+        client,
+        owners,
+        excludedNamespace,
+        Optional.of(new InjectedWaiter.Identity(waiterImage, waitUrl)));
+  }
+
+  private UngatedPodAuditor(
+      KubernetesClient client,
+      KubernetesOwnerLookup owners,
+      Predicate<String> excludedNamespace,
+      Optional<InjectedWaiter.Identity> waiter) {
     this.client = client;
     this.owners = owners;
-    this.finder = new UngatedPods(owners);
+    this.finder = new UngatedPods(owners, waiter);
     this.excludedNamespace = excludedNamespace;
     this.instance = hostname();
   }
@@ -142,7 +179,9 @@ public final class UngatedPodAuditor implements AutoCloseable {
       if (excludedNamespace.test(namespace)) {
         continue;
       }
-      for (UngatedPods.Finding finding : finder.find(namespace, pods(namespace))) {
+      List<UngatedPods.Finding> findings =
+          finder.find(namespace, pods(namespace), new NamespaceJobs(client, namespace));
+      for (UngatedPods.Finding finding : findings) {
         found += finding.pods().size();
         report(finding);
       }
@@ -151,7 +190,7 @@ public final class UngatedPodAuditor implements AutoCloseable {
     return found;
   }
 
-  /** The namespace's pods that {@link UngatedPods#unreviewed} leaves as candidates. */
+  /** The namespace's workload pods that {@link UngatedPods#candidate} leaves as candidates. */
   private List<JsonNode> pods(String namespace) {
     List<JsonNode> pods = new ArrayList<>();
     String next = null;
@@ -162,14 +201,111 @@ public final class UngatedPodAuditor implements AutoCloseable {
               .inNamespace(namespace)
               .list(new ListOptionsBuilder().withLimit(PAGE_SIZE).withContinue(next).build());
       for (Pod pod : page.getItems()) {
-        // Only the candidates become JSON trees: nearly every pod carries the gate's status.
-        if (UngatedPods.unreviewed(pod.getMetadata().getAnnotations())) {
+        // Only the candidates become JSON trees: workload pods that do not carry migrate.io/job
+        // themselves.
+        if (ownedByWorkload(pod) && UngatedPods.candidate(pod.getMetadata().getAnnotations())) {
           pods.add(SERIALIZATION.convertValue(pod, JsonNode.class));
         }
       }
       next = page.getMetadata() == null ? null : page.getMetadata().getContinue();
     } while (next != null && !next.isEmpty());
     return pods;
+  }
+
+  private static boolean ownedByWorkload(Pod pod) {
+    List<OwnerReference> owners = pod.getMetadata().getOwnerReferences();
+    return owners != null
+        && owners.stream()
+            .anyMatch(
+                owner ->
+                    Boolean.TRUE.equals(owner.getController())
+                        && owner.getApiVersion() != null
+                        && owner.getApiVersion().startsWith("apps/"));
+  }
+
+  /**
+   * The namespace's Jobs, listed once when a pod's {@code skipped: job-succeeded} is checked (the
+   * gate's RBAC has {@code list} on Jobs for its Job tracker).
+   */
+  private static final class NamespaceJobs implements UngatedPods.Jobs {
+    private final KubernetesClient client;
+    private final String namespace;
+    private Map<String, UngatedPods.JobRecord> jobs;
+
+    NamespaceJobs(KubernetesClient client, String namespace) {
+      this.client = client;
+      this.namespace = namespace;
+    }
+
+    @Override
+    public Optional<UngatedPods.JobRecord> find(String namespace, String name) {
+      if (!this.namespace.equals(namespace)) {
+        return Optional.empty();
+      }
+      if (jobs == null) {
+        jobs = new HashMap<>();
+        String next = null;
+        do {
+          JobList page =
+              client
+                  .batch()
+                  .v1()
+                  .jobs()
+                  .inNamespace(namespace)
+                  .list(new ListOptionsBuilder().withLimit(PAGE_SIZE).withContinue(next).build());
+          for (Job job : page.getItems()) {
+            record(job).ifPresent(r -> jobs.put(job.getMetadata().getName(), r));
+          }
+          next = page.getMetadata() == null ? null : page.getMetadata().getContinue();
+        } while (next != null && !next.isEmpty());
+      }
+      return Optional.ofNullable(jobs.get(name));
+    }
+
+    private static Optional<UngatedPods.JobRecord> record(Job job) {
+      Optional<Instant> created = instant(job.getMetadata().getCreationTimestamp());
+      if (created.isEmpty()) {
+        return Optional.empty();
+      }
+      Optional<Instant> succeeded = Optional.empty();
+      boolean success = false;
+      List<JobCondition> conditions =
+          job.getStatus() == null || job.getStatus().getConditions() == null
+              ? List.of()
+              : job.getStatus().getConditions();
+      for (JobCondition condition : conditions) {
+        if (("SuccessCriteriaMet".equals(condition.getType())
+                || "Complete".equals(condition.getType()))
+            && "True".equals(condition.getStatus())) {
+          success = true;
+          Optional<Instant> at = instant(condition.getLastTransitionTime());
+          if (at.isPresent() && (succeeded.isEmpty() || at.get().isBefore(succeeded.get()))) {
+            succeeded = at;
+          }
+        }
+      }
+      if (success && succeeded.isEmpty()) {
+        succeeded = instant(job.getStatus().getCompletionTime());
+        if (succeeded.isEmpty()) {
+          return Optional.empty(); // succeeded, but when is unknown: nothing to check against
+        }
+      }
+      Map<String, String> annotations = job.getMetadata().getAnnotations();
+      Optional<String> revision =
+          Optional.ofNullable(
+              annotations == null ? null : annotations.get(GateAnnotations.REVISION));
+      return Optional.of(new UngatedPods.JobRecord(created.get(), succeeded, revision));
+    }
+
+    private static Optional<Instant> instant(String timestamp) {
+      try {
+        return timestamp == null || timestamp.isEmpty()
+            ? Optional.empty()
+            : Optional.of(Instant.parse(timestamp));
+      } catch (DateTimeParseException e) {
+        return Optional.empty();
+      }
+    }
   }
 
   private void report(UngatedPods.Finding finding) {

@@ -163,6 +163,14 @@ final class WaiterContainer {
         context.put("runAsGroup", config.runAsUser());
       }
     }
+    context.setAll(fixedSecurityContext());
+    return context;
+  }
+
+  /** The fields of the waiter's securityContext that never depend on the pod or the config. */
+  static ObjectNode fixedSecurityContext() {
+    ObjectNode context = JSON.objectNode();
+    context.put("runAsNonRoot", true);
     context.put("allowPrivilegeEscalation", false);
     context.put("readOnlyRootFilesystem", true);
     context.putObject("capabilities").putArray("drop").add("ALL");

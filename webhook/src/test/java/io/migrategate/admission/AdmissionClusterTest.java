@@ -305,7 +305,7 @@ class AdmissionClusterTest {
   }
 
   /** A pod spec PodSecurity "restricted" accepts on its own. */
-  private static PodSpec restrictedSpec() {
+  static PodSpec restrictedSpec() {
     return new PodSpecBuilder()
         .withNewSecurityContext()
         .withRunAsNonRoot(true)
@@ -328,7 +328,7 @@ class AdmissionClusterTest {
         .build();
   }
 
-  private static Deployment deployment(
+  static Deployment deployment(
       String name, Map<String, String> annotations, Map<String, String> templateAnnotations) {
     return new DeploymentBuilder()
         .withNewMetadata()
@@ -368,14 +368,21 @@ class AdmissionClusterTest {
         .build();
   }
 
-  private static void answer(HttpExchange exchange, AdmissionReviewer reviewer) throws IOException {
+  static void answer(HttpExchange exchange, AdmissionReviewer reviewer) throws IOException {
     try (exchange) {
       AdmissionReview review;
       try (InputStream body = exchange.getRequestBody()) {
         review = SERIALIZATION.unmarshal(body, AdmissionReview.class);
       }
+      // The gate's two admission paths, as AdmissionVerticle routes them.
+      AdmissionReviewer.Entry entry =
+          exchange.getRequestURI().getPath().equals(AdmissionReviewer.ENFORCED_PATH)
+              ? AdmissionReviewer.Entry.ENFORCED
+              : AdmissionReviewer.Entry.STANDARD;
       byte[] response =
-          SERIALIZATION.asJson(reviewer.review(review).response()).getBytes(StandardCharsets.UTF_8);
+          SERIALIZATION
+              .asJson(reviewer.review(review, entry).response())
+              .getBytes(StandardCharsets.UTF_8);
       exchange.getResponseHeaders().set("Content-Type", "application/json");
       exchange.sendResponseHeaders(200, response.length);
       try (OutputStream out = exchange.getResponseBody()) {
@@ -384,7 +391,7 @@ class AdmissionClusterTest {
     }
   }
 
-  private static SSLContext sslContext(IssuedCertificate leaf) throws Exception {
+  static SSLContext sslContext(IssuedCertificate leaf) throws Exception {
     char[] password = "test".toCharArray();
     KeyStore keyStore = KeyStore.getInstance("PKCS12");
     keyStore.load(null, null);

@@ -70,7 +70,8 @@ class GoldenAdmissionTest {
     AdmissionReviewer reviewer =
         new PodAdmissionReviewer(config(folder), owners, FakeJobStatus.fromFolder(folder));
 
-    ReviewResult result = reviewer.review(parse(reviewJson));
+    AdmissionReviewer.Entry entry = entry(folder);
+    ReviewResult result = reviewer.review(parse(reviewJson), entry);
     AdmissionResponse response = result.response().getResponse();
     JsonNode patch = decodePatch(response);
     ObjectNode answer = answerOf(result);
@@ -97,7 +98,7 @@ class GoldenAdmissionTest {
       SERIALIZATION.convertValue(patchedPod, Pod.class);
       ObjectNode again = reviewJson.deepCopy();
       ((ObjectNode) again.path("request")).set("object", patchedPod);
-      ReviewResult second = reviewer.review(parse(again));
+      ReviewResult second = reviewer.review(parse(again), entry);
       assertNull(
           second.response().getResponse().getPatch(),
           () ->
@@ -135,6 +136,16 @@ class GoldenAdmissionTest {
       }
     }
     return config;
+  }
+
+  /** The webhook entry that sends the review: {@code "entry": "enforced"} in config.json. */
+  static AdmissionReviewer.Entry entry(Path folder) throws IOException {
+    Path file = folder.resolve("config.json");
+    if (Files.exists(file)
+        && JSON.readTree(file.toFile()).path("entry").asText().equals("enforced")) {
+      return AdmissionReviewer.Entry.ENFORCED;
+    }
+    return AdmissionReviewer.Entry.STANDARD;
   }
 
   static AdmissionReview parse(JsonNode review) {

@@ -11,8 +11,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
 import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The answers golden files cannot show: internal errors, malformed requests. */
+/** The answers golden files cannot show: internal errors, malformed requests, limits. */
 class PodAdmissionReviewerTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final OwnerLookup BROKEN_LOOKUP =
@@ -76,6 +78,69 @@ class PodAdmissionReviewerTest {
             .getMessage()
             .contains("has no request.object"),
         noObject.response().getResponse().getStatus().getMessage());
+  }
+
+  /**
+   * A review the API server never sends is denied (400), never allowed: an empty object, another
+   * kind of object on a pod CREATE, a request without kind or operation. The first three were
+   * answered {@code allowed: true} before (issue 12, item 8).
+   */
+  @ParameterizedTest
+  @ValueSource(
+      strings = {
+        "object={}",
+        "object=deployment",
+        "object=no-spec",
+        "no-kind",
+        "no-operation",
+        "kind-without-version"
+      })
+  void aReviewWithoutAPodObjectIsDeniedAsMalformed(String variant) throws Exception {
+    AdmissionReviewer reviewer = reviewerWithoutApi("no API");
+    ObjectNode review = (ObjectNode) goldenReview("pod-annotation");
+    ObjectNode request = (ObjectNode) review.path("request");
+    ObjectNode object = (ObjectNode) request.path("object");
+    switch (variant) {
+      case "object={}" -> request.set("object", JSON.createObjectNode());
+      case "object=deployment" -> object.put("apiVersion", "apps/v1").put("kind", "Deployment");
+      case "object=no-spec" -> object.remove("spec");
+      case "no-kind" -> request.remove("kind");
+      case "no-operation" -> request.remove("operation");
+      case "kind-without-version" -> ((ObjectNode) request.path("kind")).remove("version");
+      default -> throw new IllegalArgumentException(variant);
+    }
+    ReviewResult result = reviewer.review(GoldenAdmissionTest.parse(review));
+    AdmissionResponse response = result.response().getResponse();
+    assertFalse(response.getAllowed(), variant + " must not be allowed");
+    assertEquals(Outcome.DENIED, result.outcome());
+    assertEquals(Reasons.MALFORMED_REQUEST, result.reason());
+    assertEquals(400, response.getStatus().getCode());
+    assertNull(response.getPatch());
+  }
+
+  @Test
+  void theLimitsOfTheWaitApiAreAdmissionLimits() throws Exception {
+    AdmissionReviewer reviewer = reviewerWithoutApi("no API");
+    String thirtyTwo =
+        String.join(
+            ",", java.util.stream.IntStream.rangeClosed(1, 32).mapToObj(i -> "j" + i).toList());
+    ObjectNode atLimit = (ObjectNode) goldenReview("pod-annotation");
+    ((ObjectNode) atLimit.path("request").path("object").path("metadata").path("annotations"))
+        .put(GateAnnotations.JOB, thirtyTwo + ",j1")
+        .put(GateAnnotations.REVISION, "r".repeat(WaitLimits.MAX_REVISION_LENGTH));
+    assertEquals(
+        Outcome.INJECTED,
+        reviewer.review(GoldenAdmissionTest.parse(atLimit)).outcome(),
+        "32 distinct Jobs (a repeat counts once) and a 253-character revision are accepted");
+
+    ObjectNode over = (ObjectNode) goldenReview("pod-annotation");
+    ((ObjectNode) over.path("request").path("object").path("metadata").path("annotations"))
+        .put(GateAnnotations.JOB, thirtyTwo + ",j33");
+    ReviewResult result = reviewer.review(GoldenAdmissionTest.parse(over));
+    assertEquals(Reasons.INVALID_ANNOTATION, result.reason());
+    assertTrue(
+        result.response().getResponse().getStatus().getMessage().contains("33 distinct Jobs"),
+        result.response().getResponse().getStatus().getMessage());
   }
 
   @Test
