@@ -121,7 +121,8 @@ final class ClusterScene implements AutoCloseable {
           .append(i)
           .append("/clientConfig/url\n        value: https://127.0.0.1:")
           .append(port)
-          .append("/mutate\n");
+          // The third entry is the enforced namespaces' (docs/install.md).
+          .append(i == 2 ? "/mutate/enforced\n" : "/mutate\n");
     }
     return patch.toString();
   }

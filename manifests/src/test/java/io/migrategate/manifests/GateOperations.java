@@ -67,6 +67,7 @@ final class GateOperations {
    * @param appNamespace a namespace with workloads, for the owner lookups' direct GETs
    * @param gateNamespace the gate's namespace, home of the CA Secret and the ledger
    * @param caSecret the CA Secret's name
+   * @param ledgerKeySecret the ledger key Secret's name
    * @param webhookConfiguration the gate's MutatingWebhookConfiguration
    */
   static List<Operation> all(
@@ -74,6 +75,7 @@ final class GateOperations {
       String appNamespace,
       String gateNamespace,
       String caSecret,
+      String ledgerKeySecret,
       String webhookConfiguration) {
     List<Operation> operations = new ArrayList<>();
     ownerLookup(operations, ReplicaSet.class, appNamespace);
@@ -129,13 +131,13 @@ final class GateOperations {
     operations.add(
         new Operation(
             LEDGER,
-            "get a ledger shard before writing it",
+            "get a ledger shard (or the watch mark) before writing it",
             new Permission("", "configmaps", "get"),
             gate -> gate.configMaps().inNamespace(gateNamespace).withName(shard).get()));
     operations.add(
         new Operation(
             LEDGER,
-            "create a ledger shard",
+            "create a ledger shard (or the watch mark)",
             new Permission("", "configmaps", "create"),
             gate -> {
               // The shard the ledger would create, made absent first (by admin).
@@ -145,7 +147,7 @@ final class GateOperations {
     operations.add(
         new Operation(
             LEDGER,
-            "update a ledger shard (at the resourceVersion read)",
+            "update a ledger shard or the watch mark (at the resourceVersion read)",
             new Permission("", "configmaps", "update"),
             gate -> {
               // The shard as read (by admin, and made present if the create above was refused).
@@ -167,6 +169,32 @@ final class GateOperations {
                       .build();
               next.getMetadata().setManagedFields(null);
               gate.configMaps().inNamespace(gateNamespace).resource(next).update();
+            }));
+
+    // The ledger's sealing key: a GET, and an update when the pre-created Secret is still empty.
+    operations.add(
+        new Operation(
+            LEDGER,
+            "get the ledger key Secret",
+            new Permission("", "secrets", "get"),
+            gate -> gate.secrets().inNamespace(gateNamespace).withName(ledgerKeySecret).get()));
+    operations.add(
+        new Operation(
+            LEDGER,
+            "update the ledger key Secret (store a key)",
+            new Permission("", "secrets", "update"),
+            gate -> {
+              // A PUT of the Secret as read, as LedgerKey makes it.
+              Secret secret =
+                  admin.secrets().inNamespace(gateNamespace).withName(ledgerKeySecret).get();
+              Secret next =
+                  new SecretBuilder(secret)
+                      .editMetadata()
+                      .addToAnnotations("migrate-gate.test/touched", "true")
+                      .endMetadata()
+                      .build();
+              next.getMetadata().setManagedFields(null);
+              gate.secrets().inNamespace(gateNamespace).resource(next).update();
             }));
 
     operations.add(

@@ -83,7 +83,8 @@ class GateProcessesClusterTest {
       scene.onClose(() -> scene.kubectl(yaml, "delete", "-f", "-", "--wait=false"));
       scene.kubectl(yaml, "apply", "--server-side", "-f", "-").requireSuccess();
       String serviceAccount = Rendered.name(rendered.one("ServiceAccount"));
-      String caSecret = Rendered.name(rendered.one("Secret"));
+      String caSecret = rendered.secretNamed("migrate-gate-ca");
+      String ledgerKeySecret = rendered.secretNamed("migrate-gate-ledger-key");
       assertEquals(
           webhookConfiguration, Rendered.name(rendered.one("MutatingWebhookConfiguration")));
 
@@ -91,7 +92,13 @@ class GateProcessesClusterTest {
       Files.createDirectories(runDir);
       GateLaunch launch =
           new GateLaunch(
-              jar, gateNamespace, caSecret, webhookConfiguration, serviceAccount, webhookPort);
+              jar,
+              gateNamespace,
+              caSecret,
+              ledgerKeySecret,
+              webhookConfiguration,
+              serviceAccount,
+              webhookPort);
       String token = gateToken(scene, gateNamespace, serviceAccount);
       StartLine startLine =
           new StartLine(URI.create(scene.admin.getConfiguration().getMasterUrl()));
@@ -239,16 +246,18 @@ class GateProcessesClusterTest {
       ClusterScene scene, String namespace, String caSecret, String webhookConfiguration) {
     Map<String, String> data = secret(scene, namespace, caSecret).getData();
     assertEquals(
-        Set.of("ca.crt", "ca.key", "ca-bundle.crt"),
+        Set.of("ca.crt", "ca.key", "ca-bundle.crt", "next-ca.crt", "next-ca.key"),
         data == null ? Set.of() : data.keySet(),
-        "the CA Secret holds the CA and nothing else");
+        "the CA Secret holds the CA, the next one (docs/tls.md) and nothing else");
     List<X509Certificate> signer = Pem.readCertificates(decode(data.get("ca.crt")));
     assertEquals(1, signer.size(), "ca.crt holds one certificate");
     X509Certificate ca = signer.get(0);
+    List<X509Certificate> next = Pem.readCertificates(decode(data.get("next-ca.crt")));
+    assertEquals(1, next.size(), "next-ca.crt holds one certificate");
     assertEquals(
-        List.of(ca),
+        List.of(ca, next.get(0)),
         Pem.readCertificates(decode(data.get("ca-bundle.crt"))),
-        "ca-bundle.crt trusts the one CA");
+        "ca-bundle.crt trusts the one CA and its successor");
     List<MutatingWebhook> webhooks =
         scene
             .admin
@@ -261,7 +270,7 @@ class GateProcessesClusterTest {
     assertEquals(3, webhooks.size());
     for (MutatingWebhook webhook : webhooks) {
       assertEquals(
-          List.of(ca),
+          List.of(ca, next.get(0)),
           CaBundle.decode(webhook.getClientConfig().getCaBundle()),
           "caBundle of webhook entry " + webhook.getName());
     }
@@ -393,12 +402,13 @@ class GateProcessesClusterTest {
       Path jar,
       String namespace,
       String caSecret,
+      String ledgerKeySecret,
       String webhookConfiguration,
       String service,
       int webhookPort) {
 
     /** The JVM options and flags of the demo's host gate (HostGate). */
-    List<String> command(Path kubeconfig, int port, int probePort) {
+    List<String> command(Path kubeconfig, int port, int probePort, int waitPort) {
       return List.of(
           Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-XX:TieredStopAtLevel=1",
@@ -411,6 +421,8 @@ class GateProcessesClusterTest {
           Integer.toString(port),
           "--probe-port",
           Integer.toString(probePort),
+          "--wait-port",
+          Integer.toString(waitPort),
           "--kubeconfig",
           kubeconfig.toString(),
           "--namespace",
@@ -421,6 +433,8 @@ class GateProcessesClusterTest {
           "self-managed",
           "--tls-ca-secret",
           caSecret,
+          "--ledger-key-secret",
+          ledgerKeySecret,
           "--webhook-configuration",
           webhookConfiguration,
           "--tls-service",
@@ -428,7 +442,7 @@ class GateProcessesClusterTest {
           "--tls-ip-sans",
           "127.0.0.1",
           "--wait-url",
-          "https://127.0.0.1:" + webhookPort,
+          "https://127.0.0.1:" + waitPort,
           "--drain-delay",
           "0s",
           "--shutdown-timeout",
@@ -458,9 +472,10 @@ class GateProcessesClusterTest {
     static GateProcess start(String name, GateLaunch launch, Path kubeconfig, int port, Path runDir)
         throws IOException {
       int probePort = ClusterScene.closedPort();
+      int waitPort = ClusterScene.closedPort();
       Path log = runDir.resolve(name + ".log");
       ProcessBuilder builder =
-          new ProcessBuilder(launch.command(kubeconfig, port, probePort))
+          new ProcessBuilder(launch.command(kubeconfig, port, probePort, waitPort))
               .redirectErrorStream(true)
               .redirectOutput(log.toFile())
               .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));

@@ -61,7 +61,11 @@ class GateSettingsTest {
                 "--set",
                 "waiterResources.limits.cpu=1,waiterResources.limits.memory=128Mi",
                 "--set",
-                "drainDelaySeconds=8,shutdownTimeoutSeconds=20,ports.webhook=9443,ports.probes=9080"))
+                "drainDelaySeconds=8,shutdownTimeoutSeconds=20,ports.webhook=9443,ports.probes=9080",
+                "--set",
+                "ports.wait=9444,admission.fastPath=off,limits.maxConnections=2048",
+                "--set",
+                "limits.maxStreamsPerServiceAccount=128,limits.waitReauthInterval=2m"))
         .map(Arguments::of);
   }
 
@@ -99,11 +103,25 @@ class GateSettingsTest {
       String ca = CertificateAuthority.generate("test-ca", Duration.ofDays(1)).certificatePem();
       env.put(
           "MIGRATE_GATE_WAIT_CA_FILE", Files.writeString(files.resolve("ca.crt"), ca).toString());
+    }
+    if (env.containsKey("MIGRATE_GATE_WAIT_URL")) {
       ObjectNode service = rendered.one("Service");
+      int waitServicePort =
+          Rendered.elements(service.path("spec").path("ports")).stream()
+              .filter(p -> p.path("name").asText().equals("wait"))
+              .findFirst()
+              .orElseThrow()
+              .path("port")
+              .asInt();
       assertEquals(
-          "https://" + Rendered.name(service) + "." + Rendered.namespace(service) + ".svc",
+          "https://"
+              + Rendered.name(service)
+              + "."
+              + Rendered.namespace(service)
+              + ".svc:"
+              + waitServicePort,
           env.get("MIGRATE_GATE_WAIT_URL"),
-          "waiters reach the wait API through the gate's Service");
+          "waiters reach the wait API through the Service's wait port");
     }
     GateConfig config = GateConfig.parse(List.of(), env);
 
@@ -112,6 +130,13 @@ class GateSettingsTest {
     Rendered.elements(container.path("ports"))
         .forEach(p -> ports.put(p.path("name").asText(), p.path("containerPort").asInt()));
     assertEquals(ports.get("webhook"), config.port(), "the gate listens where the Service sends");
+    assertEquals(ports.get("wait"), config.waitPort(), "the wait API listens where waiters call");
+    ObjectNode service = rendered.one("Service");
+    for (JsonNode port : Rendered.elements(service.path("spec").path("ports"))) {
+      assertTrue(
+          ports.containsKey(port.path("targetPort").asText()),
+          "the Service's " + port.path("name").asText() + " port targets a container port");
+    }
     assertEquals(ports.get("probes"), config.probePort(), "the gate answers probes where asked");
     long grace =
         rendered

@@ -152,7 +152,7 @@ class GateStoppedClusterTest {
     awaitPod(scene, enabled, "web");
 
     // Annotated pods where the gate never looks: opted-out namespace, opted-out pod, the gate's
-    // own namespace and the gate's own pods.
+    // own namespace.
     assertCreated(scene, disabled, ClusterScene.pod("annotated", Map.of(JOB, "migrate"), Map.of()));
     assertCreated(
         scene,
@@ -161,11 +161,23 @@ class GateStoppedClusterTest {
             "opted-out", Map.of(JOB, "migrate", "migrate.io/inject", "false"), Map.of()));
     assertCreated(
         scene, gateNamespace, ClusterScene.pod("annotated", Map.of(JOB, "migrate"), Map.of()));
-    assertCreated(
-        scene,
-        plain,
-        ClusterScene.pod(
-            "gate-pod", Map.of(JOB, "migrate"), Map.of("app.kubernetes.io/name", "migrate-gate")));
+    // A pod label exempts nothing outside the gate's namespace: labelled as the gate's own pods,
+    // an annotated pod in an app namespace is still held back.
+    KubernetesClientException labelled =
+        assertThrows(
+            KubernetesClientException.class,
+            () ->
+                admin
+                    .pods()
+                    .inNamespace(plain)
+                    .resource(
+                        ClusterScene.pod(
+                            "gate-pod",
+                            Map.of(JOB, "migrate"),
+                            Map.of("app.kubernetes.io/name", "migrate-gate")))
+                    .create());
+    assertTrue(
+        labelled.getMessage().contains("annotated-pods.migrate-gate.io"), labelled.getMessage());
 
     // A Deployment annotated on its pod template: no pod, and its owner sees why.
     createDeployment(scene, plain, "gated", Map.of(), Map.of(JOB, "migrate"));
@@ -179,8 +191,16 @@ class GateStoppedClusterTest {
     assertTrue(ungated.getSpec().getInitContainers().isEmpty(), "started without migrate-wait");
     createDeployment(scene, enforced, "on-workload", Map.of(JOB, "migrate"), Map.of());
     createDeployment(scene, enforced, "web", Map.of(), Map.of());
+    // Opting out pod by pod does not take a workload out of an enforced namespace.
+    createDeployment(
+        scene,
+        enforced,
+        "opted-out",
+        Map.of(),
+        Map.of(JOB, "migrate", "migrate.io/inject", "false"));
     awaitRefused(scene, enforced, "on-workload");
     awaitRefused(scene, enforced, "web");
+    awaitRefused(scene, enforced, "opted-out");
   }
 
   private static void assertCreated(ClusterScene scene, String namespace, Pod pod) {

@@ -40,7 +40,6 @@ import io.migrategate.cluster.LocalClusterTest;
 import io.migrategate.jobs.KubernetesJobTracking;
 import io.migrategate.ledger.ConfigMapSuccessLedger;
 import io.migrategate.ledger.LedgerPolicy;
-import io.migrategate.ledger.LedgerShard;
 import io.migrategate.tls.SelfManagedTls;
 import io.migrategate.tls.SelfManagedTlsConfig;
 import io.migrategate.tls.ServingNames;
@@ -114,7 +113,8 @@ class RbacClusterTest {
       scene.kubectl(yaml, "apply", "--server-side", "-f", "-").requireSuccess();
 
       String serviceAccount = Rendered.name(rendered.one("ServiceAccount"));
-      String caSecret = Rendered.name(rendered.one("Secret"));
+      String caSecret = rendered.secretNamed("migrate-gate-ca");
+      String ledgerKeySecret = rendered.secretNamed("migrate-gate-ledger-key");
       List<HasMetadata> roles = roles(rendered);
       List<Grant> grants = grants(roles);
 
@@ -130,7 +130,12 @@ class RbacClusterTest {
           .create();
       List<GateOperations.Operation> operations =
           GateOperations.all(
-              scene.admin, appNamespace, gateNamespace, caSecret, webhookConfiguration);
+              scene.admin,
+              appNamespace,
+              gateNamespace,
+              caSecret,
+              ledgerKeySecret,
+              webhookConfiguration);
 
       // 1. What the roles grant is what the gate's calls need, verb by verb.
       Set<Permission> granted =
@@ -152,7 +157,8 @@ class RbacClusterTest {
         // 2. The real components work with the gate's token and the roles as shipped.
         awaitAuthorization(scene, gateNamespace, serviceAccount, grants, null);
         assertOwnerLookupWorks(scene, gateConfig, appNamespace);
-        assertJobTrackingAndLedgerWork(scene, gateConfig, gateNamespace, appNamespace);
+        assertJobTrackingAndLedgerWork(
+            scene, gateConfig, gateNamespace, ledgerKeySecret, appNamespace);
         assertTokenReviewWorks(scene, gate, appNamespace);
         assertUngatedPodAuditWorks(scene, gateConfig, gate, appNamespace);
         Set<Permission> tlsUsed =
@@ -278,10 +284,15 @@ class RbacClusterTest {
    * namespace, then updates it for a second Job.
    */
   private static void assertJobTrackingAndLedgerWork(
-      ClusterScene scene, Config gateConfig, String gateNamespace, String appNamespace) {
+      ClusterScene scene,
+      Config gateConfig,
+      String gateNamespace,
+      String ledgerKeySecret,
+      String appNamespace) {
     String shard = ConfigMapSuccessLedger.shardName(appNamespace);
     try (KubernetesJobTracking tracking =
-        KubernetesJobTracking.start(gateConfig, gateNamespace, LedgerPolicy.defaults())) {
+        KubernetesJobTracking.start(
+            gateConfig, gateNamespace, ledgerKeySecret, LedgerPolicy.defaults())) {
       LocalCluster.await(
           "Job tracker and ledger loaded with the gate's token",
           ClusterScene.WAIT,
@@ -313,7 +324,8 @@ class RbacClusterTest {
               ConfigMap stored =
                   scene.admin.configMaps().inNamespace(gateNamespace).withName(shard).get();
               return stored != null
-                  && LedgerShard.decode(appNamespace, stored.getData()).containsKey(job);
+                  && stored.getData() != null
+                  && stored.getData().containsKey(job);
             });
       }
     }
@@ -322,6 +334,25 @@ class RbacClusterTest {
   /** A token of an app pod's ServiceAccount, for the gate's audience, passes the review. */
   private static void assertTokenReviewWorks(
       ClusterScene scene, KubernetesClient gate, String appNamespace) {
+    // The gate takes only tokens bound to a pod, as the projected token of a waiter is.
+    io.fabric8.kubernetes.api.model.Pod pod =
+        scene
+            .admin
+            .pods()
+            .inNamespace(appNamespace)
+            .resource(
+                new io.fabric8.kubernetes.api.model.PodBuilder()
+                    .withNewMetadata()
+                    .withGenerateName("token-holder-")
+                    .endMetadata()
+                    .withNewSpec()
+                    .addNewContainer()
+                    .withName("app")
+                    .withImage("registry.example/app:1")
+                    .endContainer()
+                    .endSpec()
+                    .build())
+            .create();
     String token =
         scene
             .admin
@@ -333,6 +364,12 @@ class RbacClusterTest {
                     .withNewSpec()
                     .withAudiences(TokenReviewer.DEFAULT_AUDIENCE)
                     .withExpirationSeconds(600L)
+                    .withNewBoundObjectRef()
+                    .withApiVersion("v1")
+                    .withKind("Pod")
+                    .withName(pod.getMetadata().getName())
+                    .withUid(pod.getMetadata().getUid())
+                    .endBoundObjectRef()
                     .endSpec()
                     .build())
             .getStatus()

@@ -48,6 +48,7 @@ class RenderTest {
           "Role/migrate-gate/migrate-gate-tls",
           "RoleBinding/migrate-gate/migrate-gate-tls",
           "Secret/migrate-gate/migrate-gate-ca",
+          "Secret/migrate-gate/migrate-gate-ledger-key",
           "Deployment/migrate-gate/migrate-gate",
           "Service/migrate-gate/migrate-gate",
           "PodDisruptionBudget/migrate-gate/migrate-gate",
@@ -171,10 +172,14 @@ class RenderTest {
             "NetworkPolicy/migrate-gate/migrate-gate"));
     assertEquals(expected, overlay.keys(), "the gate runs on the host: no workload objects");
     for (JsonNode webhook : webhooks(overlay)) {
+      // The enforced namespaces' entry calls a path of its own (the gate denies opting out there).
+      String name = webhook.path("name").asText();
       assertEquals(
-          LOCAL_URL,
+          name.equals("workload-pods-enforced.migrate-gate.io")
+              ? LOCAL_URL + "/enforced"
+              : LOCAL_URL,
           webhook.path("clientConfig").path("url").asText(),
-          webhook.path("name").asText());
+          name);
       assertTrue(webhook.path("clientConfig").path("service").isMissingNode());
     }
   }
@@ -391,10 +396,16 @@ class RenderTest {
       List<String> excluded = excludedNames(webhook);
       assertTrue(excluded.containsAll(EXCLUDED_NAMESPACES), name + " excludes " + excluded);
       assertTrue(excluded.contains(gateNamespace), name + " excludes the gate's namespace");
-      JsonNode ownPods = elements(webhook.path("objectSelector").path("matchExpressions")).get(0);
-      assertEquals("app.kubernetes.io/name", ownPods.path("key").asText());
-      assertEquals("NotIn", ownPods.path("operator").asText());
-      assertEquals(List.of("migrate-gate"), texts(ownPods.path("values")), name);
+      // No pod label exempts a pod: the gate's own pods are kept out by their namespace.
+      assertTrue(
+          webhook.path("objectSelector").isMissingNode(), name + ": no objectSelector: " + webhook);
+      boolean honoursOptOut =
+          elements(webhook.path("matchConditions")).stream()
+              .anyMatch(c -> c.path("name").asText().equals("not-opted-out"));
+      assertEquals(
+          !name.equals("workload-pods-enforced.migrate-gate.io"),
+          honoursOptOut,
+          name + ": only the enforced entry sends pods that opt out (the gate denies them)");
     }
     JsonNode annotated = webhooks.get(0);
     assertEquals("annotated-pods.migrate-gate.io", annotated.path("name").asText());

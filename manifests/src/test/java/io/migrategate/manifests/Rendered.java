@@ -128,6 +128,15 @@ final class Rendered {
     return objects.stream().filter(o -> kind(o).equals(kind) && name(o).equals(name)).findFirst();
   }
 
+  /** The name of the Secret named {@code baseName} before a kustomize {@code nameSuffix}. */
+  String secretNamed(String baseName) {
+    return all("Secret").stream()
+        .map(Rendered::name)
+        .filter(name -> name.equals(baseName) || name.startsWith(baseName + "-"))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("the rendering has no Secret " + baseName));
+  }
+
   ObjectNode one(String kind) {
     List<ObjectNode> matches = all(kind);
     if (matches.size() != 1) {

@@ -129,6 +129,11 @@ final class AdmissionEndpoint {
    * call it again from a worker thread.
    */
   Reply decide(byte[] body) {
+    return decide(body, AdmissionReviewer.Entry.STANDARD);
+  }
+
+  /** {@link #decide(byte[])} for a review sent by the given webhook entry. */
+  Reply decide(byte[] body, AdmissionReviewer.Entry entry) {
     if (body.length == 0) {
       return invalid(
           400, "malformed-json", "BadRequest", "request body is empty: send an AdmissionReview");
@@ -158,14 +163,14 @@ final class AdmissionEndpoint {
     if (problem != null) {
       return invalid(400, "not-admission-review", "BadRequest", problem);
     }
-    return review(review);
+    return review(review, entry);
   }
 
-  private Reply review(AdmissionReview review) {
+  private Reply review(AdmissionReview review, AdmissionReviewer.Entry entry) {
     String uid = review.getRequest().getUid();
     ReviewResult result;
     try {
-      result = reviewer.review(review);
+      result = reviewer.review(review, entry);
     } catch (WouldBlockException e) {
       throw e;
     } catch (Throwable e) {

@@ -6,33 +6,51 @@ import io.migrategate.jobs.KubernetesJobTracking;
 import io.migrategate.tls.SelfManagedTls;
 import io.migrategate.tls.SelfManagedTlsConfig;
 import io.migrategate.tls.ServingNames;
+import io.migrategate.waitapi.CachingTokenReviewer;
+import io.migrategate.waitapi.TokenReviewer;
 import io.migrategate.waitapi.WaitApi;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The running gate: the HTTPS admission server on several event loops, the plain-HTTP probe server,
- * certificate reloading and the Kubernetes API check, started and drained together.
+ * The running gate: the HTTPS admission server ({@code --port}) and the wait API's HTTPS server
+ * ({@code --wait-port}), each on event loops of its own, the plain-HTTP probe server, certificate
+ * reloading and the Kubernetes API check, started and drained together. Every resource a client can
+ * make the gate spend is bounded (docs/configuration.md, "Bounds"): connections per port and per
+ * client address, queued blocking work, concurrent TokenReviews, remembered tokens and streams per
+ * ServiceAccount.
  */
 public final class Gate {
   /** Reviews may wait on the API (owner lookup); this many can wait at once. */
   static final int REVIEW_WORKERS = 32;
 
-  /** TokenReviews of the wait API may wait on the API this many at once. */
-  static final int TOKEN_REVIEW_WORKERS = 8;
+  /** Reviews waiting for a worker beyond {@link #REVIEW_WORKERS}; one more is answered 503. */
+  static final int REVIEW_QUEUE = 64;
+
+  /** The wait API's confirming reads of Jobs run on this many threads. */
+  static final int CONFIRM_WORKERS = 4;
+
+  /** Confirming reads waiting for a worker; one more is retried by its stream later. */
+  static final int CONFIRM_QUEUE = 256;
 
   static final Duration TLS_DEBOUNCE = Duration.ofMillis(200);
   static final Duration TLS_POLL_INTERVAL = Duration.ofSeconds(10);
@@ -40,6 +58,9 @@ public final class Gate {
 
   /** The API server keeps webhook connections open; idle ones are closed after this. */
   static final int IDLE_TIMEOUT_SECONDS = 120;
+
+  /** A wait stream writes a heartbeat every 15 s: a connection silent this long is not a waiter. */
+  static final int WAIT_IDLE_TIMEOUT_SECONDS = 60;
 
   /** The gate could not start; the message says what to fix. */
   public static final class StartException extends Exception {
@@ -56,16 +77,28 @@ public final class Gate {
   private final KubernetesAccess kubernetes;
   private final GateHealth health;
   private final EventLoopHeartbeats heartbeats;
-  private final WorkerExecutor workers;
-  private final WorkerExecutor tokenReviewWorkers;
+  private final BoundedWorkers workers;
+  private final BoundedWorkers confirmWorkers;
+  private final ConnectionLimiter admissionConnections;
+  private final ConnectionLimiter waitConnections;
   private final List<HttpServer> admissionServers = new CopyOnWriteArrayList<>();
+  private final List<HttpServer> waitServers = new CopyOnWriteArrayList<>();
+  private final Set<String> admissionLoops = ConcurrentHashMap.newKeySet();
+  private final Set<String> waitLoops = ConcurrentHashMap.newKeySet();
   private HttpServer probeServer;
   private boolean stopped;
 
   private Gate(GateConfig config, GateLog log) {
     this.config = config;
     this.log = log;
-    this.vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(false));
+    // Two event loops per core: the admission verticles take the first half and the wait API's the
+    // second (Vert.x hands out loops round robin in deployment order), so a flood on the wait port
+    // never queues behind admission's loops, nor the reverse.
+    this.vertx =
+        Vertx.vertx(
+            new VertxOptions()
+                .setPreferNativeTransport(false)
+                .setEventLoopPoolSize(2 * eventLoops()));
     this.metrics = new GateMetrics();
     this.kubernetes = new KubernetesAccess(config.kubeconfig(), log);
     this.certificates =
@@ -87,13 +120,16 @@ public final class Gate {
     this.health =
         new GateHealth(
             certificates, kubernetes, heartbeats, config.ownerLookupFailurePolicy().flagValue());
-    this.workers =
-        vertx.createSharedWorkerExecutor(
-            "migrate-gate-review", REVIEW_WORKERS, 10, TimeUnit.SECONDS);
-    // Apart from admission: a burst of waiters with new tokens must not delay reviews.
-    this.tokenReviewWorkers =
-        vertx.createSharedWorkerExecutor(
-            "migrate-gate-token-review", TOKEN_REVIEW_WORKERS, 10, TimeUnit.SECONDS);
+    this.workers = new BoundedWorkers(vertx, "review", REVIEW_WORKERS, REVIEW_QUEUE);
+    // Apart from admission: a burst of waiters must not delay reviews. (TokenReviews have their own
+    // bounded threads, in the token reviewer.)
+    this.confirmWorkers = new BoundedWorkers(vertx, "confirm", CONFIRM_WORKERS, CONFIRM_QUEUE);
+    GateConfig.Limits limits = config.limits();
+    this.admissionConnections =
+        new ConnectionLimiter(
+            "admission", limits.maxConnections(), limits.maxConnectionsPerClient());
+    this.waitConnections =
+        new ConnectionLimiter("wait", limits.maxConnections(), limits.maxConnectionsPerClient());
     metrics.ready(health::ready);
     metrics.apiReachable(kubernetes::reachable);
     metrics.ownerLookups(
@@ -125,56 +161,100 @@ public final class Gate {
     }
   }
 
+  /** Event loops per HTTPS port: one per core. */
+  static int eventLoops() {
+    return Math.max(1, Runtime.getRuntime().availableProcessors());
+  }
+
   private void startServing(ReviewerFactory reviewers) throws StartException {
     ServingCertificate certificate = certificates.loadInitial();
+    TlsPolicy admissionTls = admissionTls(config);
+    TlsPolicy waitTls = TlsPolicy.serverOnly();
     AdmissionReviewer reviewer = reviewers.create(config, kubernetes, certificates::clientTrustPem);
     if (kubernetes.startedOwnerLookup() != null && !config.auditInterval().isZero()) {
       // Only a reviewer that reads workloads can miss pods of annotated workloads.
       metrics.addSection(
           kubernetes.ungatedPodAuditor(
                   config.auditInterval(),
-                  InjectionConfig.exclusion(config.namespace(), config.excludedNamespaces()))
+                  InjectionConfig.exclusion(config.namespace(), config.excludedNamespaces()),
+                  config.waiterImage(),
+                  Optional.ofNullable(config.waitUrl()))
               ::renderMetrics);
     }
     AdmissionEndpoint endpoint = new AdmissionEndpoint(reviewer, metrics, log);
-    KubernetesJobTracking jobs = kubernetes.jobTracking(config.namespace(), config.ledgerPolicy());
+    KubernetesJobTracking jobs =
+        kubernetes.jobTracking(config.namespace(), config.ledgerKeySecret(), config.ledgerPolicy());
+    GateConfig.Limits limits = config.limits();
     WaitApi waitApi =
         new WaitApi(
             jobs.tracker(),
             jobs::currentRun,
-            kubernetes.tokenReviewer(),
-            tokenReviewWorkers,
-            WaitApi.DEFAULT_HEARTBEAT);
+            kubernetes.tokenReviewer(
+                CachingTokenReviewer.Settings.defaults(TokenReviewer.DEFAULT_AUDIENCE)
+                    .withLimits(limits.tokenCacheSize(), limits.maxTokenReviews())),
+            confirmWorkers::submit,
+            WaitApi.DEFAULT_HEARTBEAT,
+            new WaitApi.StreamLimits(limits.maxStreamsPerServiceAccount(), limits.reauthInterval()),
+            () -> System.currentTimeMillis() / 1000);
     metrics.addSection(waitApi::renderMetrics);
+    metrics.addSection(() -> ConnectionLimiter.render(admissionConnections, waitConnections));
+    metrics.addSection(() -> BoundedWorkers.render(workers, confirmWorkers));
 
-    int loops = Math.max(1, Runtime.getRuntime().availableProcessors());
-    HttpServerOptions options =
-        certificate.applyTo(
+    int loops = eventLoops();
+    HttpServerOptions admissionOptions =
+        admissionTls.applyTo(
             new HttpServerOptions()
                 // Port 0 would give each instance its own random port; Vert.x shares one random
                 // port among servers asking for the same negative port.
                 .setPort(config.port() == 0 ? -1 : config.port())
                 .setIdleTimeout(IDLE_TIMEOUT_SECONDS)
-                .setIdleTimeoutUnit(TimeUnit.SECONDS));
+                .setIdleTimeoutUnit(TimeUnit.SECONDS),
+            certificate);
     // One deployment of several instances: they share one listening socket (also for port 0),
     // and Vert.x spreads the connections over their event loops.
     await(
         vertx.deployVerticle(
             () ->
                 new AdmissionVerticle(
-                    options,
+                    admissionOptions,
                     endpoint,
                     workers,
                     metrics,
                     heartbeats,
-                    admissionServers::add,
-                    waitApi::register),
+                    admissionConnections,
+                    server -> {
+                      admissionServers.add(server);
+                      admissionLoops.add(Thread.currentThread().getName());
+                    }),
             new DeploymentOptions().setInstances(loops)),
         "listen for HTTPS on port " + config.port() + " (--port)");
-    long ports = admissionServers.stream().mapToInt(HttpServer::actualPort).distinct().count();
-    if (ports != 1) {
-      throw new StartException(
-          "the admission servers listen on " + ports + " ports, not one", null);
+    HttpServerOptions waitOptions =
+        waitTls.applyTo(
+            new HttpServerOptions()
+                // Another negative port than admission's: another random port.
+                .setPort(config.waitPort() == 0 ? -2 : config.waitPort())
+                .setIdleTimeout(WAIT_IDLE_TIMEOUT_SECONDS)
+                .setIdleTimeoutUnit(TimeUnit.SECONDS),
+            certificate);
+    await(
+        vertx.deployVerticle(
+            () ->
+                new WaitVerticle(
+                    waitOptions,
+                    waitApi,
+                    heartbeats,
+                    waitConnections,
+                    server -> {
+                      waitServers.add(server);
+                      waitLoops.add(Thread.currentThread().getName());
+                    }),
+            new DeploymentOptions().setInstances(loops)),
+        "listen for HTTPS on port " + config.waitPort() + " (--wait-port)");
+    for (List<HttpServer> servers : List.of(admissionServers, waitServers)) {
+      long ports = servers.stream().mapToInt(HttpServer::actualPort).distinct().count();
+      if (ports != 1) {
+        throw new StartException("the HTTPS servers listen on " + ports + " ports, not one", null);
+      }
     }
     health.listening();
 
@@ -198,26 +278,37 @@ public final class Gate {
 
     certificates.start(
         next ->
-            admissionServers
-                .get(0)
-                // Instances on one port share one server: updating one updates all.
-                .updateSSLOptions(next.serverSslOptions(), true)
+            // Instances on one port share one server: updating one updates all.
+            Future.all(
+                    admissionServers.get(0).updateSSLOptions(admissionTls.sslOptions(next), true),
+                    waitServers.get(0).updateSSLOptions(waitTls.sslOptions(next), true))
                 .compose(
                     updated ->
-                        updated
+                        Boolean.TRUE.equals(updated.resultAt(0))
+                                && Boolean.TRUE.equals(updated.resultAt(1))
                             ? Future.succeededFuture()
-                            : Future.failedFuture("the server kept its previous options")));
+                            : Future.failedFuture("a server kept its previous options")));
     kubernetes.startChecks(API_CHECK_INTERVAL);
     log.info(
         "started",
         "port",
         port(),
+        "wait_port",
+        waitPort(),
         "probe_port",
         probePort(),
         "event_loops",
         loops,
         "review_workers",
         REVIEW_WORKERS,
+        "admission_client_auth",
+        admissionTls.requiresClientCertificate(),
+        "admission_fast_path",
+        config.fastPathOn(),
+        "max_connections",
+        limits.maxConnections(),
+        "max_connections_per_client",
+        limits.maxConnectionsPerClient(),
         "tls_serial",
         certificate.serialHex(),
         "tls_not_after",
@@ -226,7 +317,42 @@ public final class Gate {
         config.namespace(),
         "owner_lookup_failure_policy",
         config.ownerLookupFailurePolicy().flagValue());
+    warnIfWaitUrlMissesWaitPort();
     log.info("ready");
+  }
+
+  /** The admission port's TLS: mutual when {@code --admission-client-ca} is set. */
+  private static TlsPolicy admissionTls(GateConfig config) throws StartException {
+    if (config.admissionClientCa() == null) {
+      return TlsPolicy.serverOnly();
+    }
+    try {
+      return TlsPolicy.requiringClientCertificate(Files.readString(config.admissionClientCa()));
+    } catch (IOException e) {
+      throw new StartException(
+          "cannot read --admission-client-ca " + config.admissionClientCa() + ": " + e, e);
+    }
+  }
+
+  /**
+   * Waiters reach the wait API through {@code --wait-url}; one that names no port (443) or the
+   * admission port most likely predates the wait port (the Service must map it to --wait-port).
+   */
+  private void warnIfWaitUrlMissesWaitPort() {
+    if (config.waitUrl() == null) {
+      return;
+    }
+    int urlPort = URI.create(config.waitUrl()).getPort();
+    if (urlPort == -1 || urlPort == config.port()) {
+      log.warn(
+          "the wait url names "
+              + (urlPort == -1 ? "no port (443)" : "the admission port")
+              + "; the wait API is served on --wait-port only",
+          "wait_url",
+          config.waitUrl(),
+          "wait_port",
+          waitPort());
+    }
   }
 
   private static SelfManagedTlsConfig selfManagedTls(GateConfig config) {
@@ -260,6 +386,16 @@ public final class Gate {
 
   public int port() {
     return admissionServers.isEmpty() ? -1 : admissionServers.get(0).actualPort();
+  }
+
+  /** The event loop threads of each HTTPS port ("admission", "wait"): disjoint sets. */
+  Map<String, Set<String>> eventLoopThreads() {
+    return Map.of("admission", Set.copyOf(admissionLoops), "wait", Set.copyOf(waitLoops));
+  }
+
+  /** The wait API's port. */
+  public int waitPort() {
+    return waitServers.isEmpty() ? -1 : waitServers.get(0).actualPort();
   }
 
   public int probePort() {
@@ -307,7 +443,11 @@ public final class Gate {
         "shutdown_timeout",
         config.shutdownTimeout());
     List<Future<Void>> shutdowns = new ArrayList<>();
+    // Wait streams get their "stopping" notice and end; waiters reconnect to another replica.
     for (HttpServer server : admissionServers) {
+      shutdowns.add(server.shutdown(timeoutMillis, TimeUnit.MILLISECONDS));
+    }
+    for (HttpServer server : waitServers) {
       shutdowns.add(server.shutdown(timeoutMillis, TimeUnit.MILLISECONDS));
     }
     try {
@@ -334,6 +474,8 @@ public final class Gate {
 
   private void closeQuietly() {
     certificates.close();
+    workers.close();
+    confirmWorkers.close();
     kubernetes.close();
     try {
       vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

@@ -52,7 +52,15 @@ public record GateConfig(
     Path waitCaFile,
     LedgerPolicy ledgerPolicy,
     /* zero: no audit of un-gated pods. */
-    Duration auditInterval) {
+    Duration auditInterval,
+    /* HTTPS port of the wait API (0: a free port). */
+    int waitPort,
+    /* null: the admission port asks for no client certificate. */
+    Path admissionClientCa,
+    FastPath admissionFastPath,
+    Limits limits,
+    /* The Secret in the gate's namespace holding the success ledger's sealing key. */
+    String ledgerKeySecret) {
 
   public GateConfig {
     excludedNamespaces = List.copyOf(excludedNamespaces);
@@ -85,6 +93,46 @@ public record GateConfig(
     JSON
   }
 
+  /**
+   * Whether the admission fast path ({@code skipped: job-succeeded}) answers from the gate's Job
+   * tracker. Its answer tells whoever sent the review whether another namespace's Jobs succeeded,
+   * so by default ({@link #AUTO}) it is on only when the admission port authenticates its caller
+   * ({@code --admission-client-ca}).
+   */
+  public enum FastPath {
+    AUTO,
+    ON,
+    OFF
+  }
+
+  /**
+   * The bounds that keep one client from exhausting the gate (docs/configuration.md, "Bounds").
+   *
+   * @param maxConnections open connections per HTTPS port; more are closed at once
+   * @param maxConnectionsPerClient open connections per HTTPS port from one remote address
+   * @param maxTokenReviews TokenReviews in flight at once (a quarter of them per client address)
+   * @param tokenCacheSize remembered token reviews (least recently used go first), valid and
+   *     rejected tokens each
+   * @param maxStreamsPerServiceAccount open wait streams per ServiceAccount; more get 429
+   * @param reauthInterval how often an open wait stream's token is reviewed again
+   */
+  public record Limits(
+      int maxConnections,
+      int maxConnectionsPerClient,
+      int maxTokenReviews,
+      int tokenCacheSize,
+      int maxStreamsPerServiceAccount,
+      Duration reauthInterval) {}
+
+  /** Whether the admission fast path is on, after {@link FastPath#AUTO} is resolved. */
+  public boolean fastPathOn() {
+    return switch (admissionFastPath) {
+      case ON -> true;
+      case OFF -> false;
+      case AUTO -> admissionClientCa != null;
+    };
+  }
+
   /** Where the gate runs when nothing says otherwise: the pod's service account namespace file. */
   static final Path SERVICE_ACCOUNT_NAMESPACE =
       Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
@@ -101,6 +149,65 @@ public record GateConfig(
         "MIGRATE_GATE_PROBE_PORT",
         "8080",
         "Plain-HTTP port serving /livez, /readyz and /metrics (0 picks a free port)."),
+    WAIT_PORT(
+        "--wait-port",
+        "MIGRATE_GATE_WAIT_PORT",
+        "8444",
+        "HTTPS port serving the wait API (GET /wait/v1/...) to injected waiters, with the same"
+            + " certificate as --port (0 picks a free port). --wait-url must reach this port."),
+    ADMISSION_CLIENT_CA(
+        "--admission-client-ca",
+        "MIGRATE_GATE_ADMISSION_CLIENT_CA",
+        null,
+        "PEM CA certificate(s). Set: the admission port (--port) requires a client certificate"
+            + " signed by one of them (give the API server one with an AdmissionConfiguration)."
+            + " Read at start."),
+    ADMISSION_FAST_PATH(
+        "--admission-fast-path",
+        "MIGRATE_GATE_ADMISSION_FAST_PATH",
+        "auto",
+        "auto, on or off: whether a pod whose Jobs all succeeded is admitted without migrate-wait"
+            + " (skipped: job-succeeded). The answer reveals another namespace's Job state to"
+            + " whoever can call the admission port, so auto means on only with"
+            + " --admission-client-ca."),
+    MAX_CONNECTIONS(
+        "--max-connections",
+        "MIGRATE_GATE_MAX_CONNECTIONS",
+        "1024",
+        "Most open connections per HTTPS port (admission and wait, each). At the bound the"
+            + " connection idle longest is closed to make room; when every one has a request in"
+            + " progress, the new one is closed."),
+    MAX_CONNECTIONS_PER_CLIENT(
+        "--max-connections-per-client",
+        "MIGRATE_GATE_MAX_CONNECTIONS_PER_CLIENT",
+        "256",
+        "Most open connections per HTTPS port from one client address; keeps one pod from taking"
+            + " every connection of --max-connections."),
+    MAX_TOKEN_REVIEWS(
+        "--max-token-reviews",
+        "MIGRATE_GATE_MAX_TOKEN_REVIEWS",
+        "8",
+        "Most TokenReviews in flight at once, a quarter of them (at least 1) for one client"
+            + " address; a wait request that needs one more is answered 503 at once."),
+    TOKEN_CACHE_SIZE(
+        "--token-cache-size",
+        "MIGRATE_GATE_TOKEN_CACHE_SIZE",
+        "10000",
+        "Token reviews remembered (by SHA-256), valid and rejected tokens each; the least recently"
+            + " used go first."),
+    MAX_STREAMS_PER_SERVICE_ACCOUNT(
+        "--max-streams-per-service-account",
+        "MIGRATE_GATE_MAX_STREAMS_PER_SERVICE_ACCOUNT",
+        "64",
+        "Most open wait streams of one ServiceAccount; one more is answered 429 (the waiter"
+            + " retries)."),
+    WAIT_REAUTH_INTERVAL(
+        "--wait-reauth-interval",
+        "MIGRATE_GATE_WAIT_REAUTH_INTERVAL",
+        "5m",
+        "How often the token of an open wait stream is reviewed again; a stream also ends, with a"
+            + " reauthenticate notice, a minute before its token expires (the waiter reconnects"
+            + " with its refreshed token)."),
     TLS_MODE(
         "--tls-mode",
         "MIGRATE_GATE_TLS_MODE",
@@ -120,6 +227,13 @@ public record GateConfig(
         null,
         "PEM private key of the serving certificate. Required with --tls-mode=files. Watched like"
             + " the certificate."),
+    LEDGER_KEY_SECRET(
+        "--ledger-key-secret",
+        "MIGRATE_GATE_LEDGER_KEY_SECRET",
+        "migrate-gate-ledger-key",
+        "The Secret in the gate's namespace holding the success ledger's sealing key (the"
+            + " manifests create it empty; the gate fills it). Whoever can read it can forge ledger"
+            + " entries: keep it readable by the gate only."),
     TLS_CA_SECRET(
         "--tls-ca-secret",
         "MIGRATE_GATE_TLS_CA_SECRET",
@@ -215,9 +329,10 @@ public record GateConfig(
         "--wait-url",
         "MIGRATE_GATE_WAIT_URL",
         null,
-        "https URL of this gate's Service as pods reach it (e.g. https://migrate-gate.migrate-gate.svc)."
-            + " With it, injected waiters ask the gate's wait API (gate mode: no RBAC for the pod)"
-            + " unless the workload says migrate.io/source: api. Needs --wait-ca-file."),
+        "https URL of this gate's wait port as pods reach it (e.g."
+            + " https://migrate-gate.migrate-gate.svc:8444, the Service's wait port). With it,"
+            + " injected waiters ask the gate's wait API (gate mode: no RBAC for the pod) unless the"
+            + " workload says migrate.io/source: api. Needs --wait-ca-file."),
     WAIT_CA_FILE(
         "--wait-ca-file",
         "MIGRATE_GATE_WAIT_CA_FILE",
@@ -329,6 +444,17 @@ public record GateConfig(
     Settings settings = new Settings(fromFlags, env);
     int port = settings.port(Option.PORT);
     int probePort = settings.port(Option.PROBE_PORT);
+    int waitPort = settings.port(Option.WAIT_PORT);
+    if (waitPort != 0 && (waitPort == port || waitPort == probePort)) {
+      throw new UsageException(
+          settings.source(Option.WAIT_PORT)
+              + " is "
+              + waitPort
+              + ", the same as "
+              + (waitPort == port ? Option.PORT.flag : Option.PROBE_PORT.flag)
+              + ": the wait API has a port of its own (admission and the wait API are never served"
+              + " on one port)");
+    }
     TlsMode tlsMode = settings.tlsMode();
     return new GateConfig(
         port,
@@ -350,7 +476,12 @@ public record GateConfig(
         settings.waitUrl(),
         settings.waitCaFile(tlsMode),
         settings.ledgerPolicy(),
-        settings.duration(Option.AUDIT_INTERVAL));
+        settings.duration(Option.AUDIT_INTERVAL),
+        waitPort,
+        settings.clientCa(),
+        settings.fastPath(),
+        settings.limits(),
+        settings.ledgerKeySecret());
   }
 
   /** Resolves one option's raw text and turns it into a typed value or a usage error. */
@@ -501,6 +632,10 @@ public record GateConfig(
           ips);
     }
 
+    String ledgerKeySecret() throws UsageException {
+      return dnsLabel(Option.LEDGER_KEY_SECRET);
+    }
+
     private String dnsLabel(Option option) throws UsageException {
       String value = required(option);
       if (!DNS_LABEL.matcher(value).matches()) {
@@ -593,8 +728,8 @@ public record GateConfig(
           source(Option.WAIT_URL)
               + " is '"
               + value
-              + "': give the https URL pods reach the gate at, e.g."
-              + " https://migrate-gate.migrate-gate.svc");
+              + "': give the https URL pods reach the gate's wait port at, e.g."
+              + " https://migrate-gate.migrate-gate.svc:8444");
     }
 
     Path waitCaFile(TlsMode tlsMode) throws UsageException {
@@ -620,6 +755,70 @@ public record GateConfig(
         throw new UsageException(source(Option.WAIT_CA_FILE) + " cannot be read: " + e);
       }
       return path;
+    }
+
+    Path clientCa() throws UsageException {
+      if (raw(Option.ADMISSION_CLIENT_CA) == null) {
+        return null;
+      }
+      Path path = readableFile(Option.ADMISSION_CLIENT_CA);
+      try {
+        if (!Files.readString(path).contains("-----BEGIN CERTIFICATE-----")) {
+          throw new UsageException(
+              source(Option.ADMISSION_CLIENT_CA)
+                  + " is '"
+                  + path
+                  + "': no PEM certificate in it; give the CA that signed the API server's client"
+                  + " certificate");
+        }
+      } catch (IOException e) {
+        throw new UsageException(source(Option.ADMISSION_CLIENT_CA) + " cannot be read: " + e);
+      }
+      return path;
+    }
+
+    FastPath fastPath() throws UsageException {
+      String value = raw(Option.ADMISSION_FAST_PATH);
+      return switch (value) {
+        case "auto" -> FastPath.AUTO;
+        case "on" -> FastPath.ON;
+        case "off" -> FastPath.OFF;
+        default ->
+            throw new UsageException(
+                source(Option.ADMISSION_FAST_PATH) + " is '" + value + "': give auto, on or off");
+      };
+    }
+
+    Limits limits() throws UsageException {
+      Duration reauth = duration(Option.WAIT_REAUTH_INTERVAL);
+      if (reauth.compareTo(Duration.ofSeconds(1)) < 0) {
+        throw new UsageException(
+            source(Option.WAIT_REAUTH_INTERVAL)
+                + " is '"
+                + raw(Option.WAIT_REAUTH_INTERVAL)
+                + "': give at least 1s");
+      }
+      return new Limits(
+          positive(Option.MAX_CONNECTIONS, 1_000_000),
+          positive(Option.MAX_CONNECTIONS_PER_CLIENT, 1_000_000),
+          positive(Option.MAX_TOKEN_REVIEWS, 1024),
+          positive(Option.TOKEN_CACHE_SIZE, 10_000_000),
+          positive(Option.MAX_STREAMS_PER_SERVICE_ACCOUNT, 1_000_000),
+          reauth);
+    }
+
+    private int positive(Option option, int max) throws UsageException {
+      String value = raw(option);
+      try {
+        int number = Integer.parseInt(value);
+        if (number >= 1 && number <= max) {
+          return number;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new UsageException(
+          source(option) + " is '" + value + "': give a whole number from 1 to " + max);
     }
 
     LedgerPolicy ledgerPolicy() throws UsageException {

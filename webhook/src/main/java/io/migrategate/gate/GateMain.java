@@ -3,6 +3,10 @@ package io.migrategate.gate;
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.ConfirmedJobStatus;
 import io.migrategate.admission.InjectionConfig;
+import io.migrategate.admission.JobStatusView;
+import io.migrategate.admission.LookupResult;
+import io.migrategate.admission.OwnerLookup;
+import io.migrategate.admission.OwnerRef;
 import io.migrategate.admission.PodAdmissionReviewer;
 import io.migrategate.admission.WaitEndpoint;
 import io.migrategate.jobs.KubernetesJobTracking;
@@ -89,7 +93,12 @@ public final class GateMain {
     return EXIT_STOPPED;
   }
 
-  /** The production reviewer: pod injection with informer-backed owner lookups. */
+  /**
+   * The production reviewer: pod injection with informer-backed owner lookups. Without {@code
+   * --admission-client-ca} (and without {@code --admission-fast-path=on}) every gated pod gets its
+   * waiter: the fast path's answer would tell any caller of the admission port whether another
+   * namespace's Jobs succeeded.
+   */
   static AdmissionReviewer defaultReviewer(
       GateConfig config, KubernetesAccess kubernetes, Supplier<Optional<String>> gateTrust) {
     if (config.waitUrl() != null && config.waitCaFile() == null) {
@@ -114,11 +123,41 @@ public final class GateMain {
             Set.copyOf(config.excludedNamespaces()),
             InjectionConfig.DEFAULT_RUN_AS_USER,
             waitEndpoint);
-    KubernetesJobTracking jobs = kubernetes.jobTracking(config.namespace(), config.ledgerPolicy());
+    KubernetesJobTracking jobs =
+        kubernetes.jobTracking(config.namespace(), config.ledgerKeySecret(), config.ledgerPolicy());
     return new PodAdmissionReviewer(
         injection,
-        kubernetes.ownerLookup(config.ownerLookupTimeout()),
-        new ConfirmedJobStatus(jobs.tracker(), jobs::currentRun));
+        ownerReferencesWithUid(kubernetes.ownerLookup(config.ownerLookupTimeout())),
+        config.fastPathOn()
+            ? new ConfirmedJobStatus(jobs.tracker(), jobs::currentRun)
+            : JobStatusView.NONE);
+  }
+
+  /**
+   * Owner lookups for owner references that name their owner's uid, as every pod the API server
+   * stores does (it refuses an ownerReference without one); a reference without a uid is answered
+   * "not found" without any lookup. The uid is what keeps an unauthenticated caller of the
+   * admission port from reading another namespace's workload annotations with a forged review: the
+   * gate answers about a workload only when the review names its uid, which that caller cannot
+   * read. A wrong uid is "not found" too (the lookup compares uids), the same answer as for a
+   * workload that does not exist.
+   */
+  static OwnerLookup ownerReferencesWithUid(OwnerLookup owners) {
+    return new OwnerLookup() {
+      @Override
+      public LookupResult lookup(String namespace, OwnerRef owner) {
+        return owner.uid().isEmpty()
+            ? new LookupResult.NotFound()
+            : owners.lookup(namespace, owner);
+      }
+
+      @Override
+      public LookupResult lookupFresh(String namespace, OwnerRef owner) {
+        return owner.uid().isEmpty()
+            ? new LookupResult.NotFound()
+            : owners.lookupFresh(namespace, owner);
+      }
+    };
   }
 
   /** Gate mode for injected waiters when configured with a CA file (GateConfig checked it). */

@@ -13,6 +13,7 @@ import io.migrategate.waitapi.TokenReviewer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -96,23 +97,31 @@ public final class KubernetesAccess implements AutoCloseable {
    * The cluster-wide Job tracker and its success ledger (ConfigMaps in {@code gateNamespace});
    * started on first use, returns at once, closed with this object.
    */
-  public synchronized KubernetesJobTracking jobTracking(String gateNamespace, LedgerPolicy policy) {
+  public synchronized KubernetesJobTracking jobTracking(
+      String gateNamespace, String ledgerKeySecret, LedgerPolicy policy) {
     if (jobTracking == null) {
-      jobTracking = KubernetesJobTracking.start(config(), gateNamespace, policy);
+      jobTracking = KubernetesJobTracking.start(config(), gateNamespace, ledgerKeySecret, policy);
     }
     return jobTracking;
   }
 
-  /** Token reviews for the wait API (audience migrate-gate), cached briefly by token hash. */
-  public synchronized CachingTokenReviewer tokenReviewer() {
+  /**
+   * Token reviews for the wait API (audience migrate-gate): pre-checked, cached by token hash,
+   * bounded in number and concurrency ({@code settings}); started on first use, closed with this
+   * object.
+   */
+  public synchronized CachingTokenReviewer tokenReviewer(CachingTokenReviewer.Settings settings) {
     if (tokenReviewer == null) {
       tokenReviewer =
-          new CachingTokenReviewer(
-              new KubernetesTokenReviewer(client(), TokenReviewer.DEFAULT_AUDIENCE),
-              CachingTokenReviewer.DEFAULT_POSITIVE_TTL,
-              CachingTokenReviewer.DEFAULT_NEGATIVE_TTL);
+          CachingTokenReviewer.withOwnThreads(
+              new KubernetesTokenReviewer(client(), TokenReviewer.DEFAULT_AUDIENCE), settings);
     }
     return tokenReviewer;
+  }
+
+  /** Token reviews with the default bounds. */
+  public CachingTokenReviewer tokenReviewer() {
+    return tokenReviewer(CachingTokenReviewer.Settings.defaults(TokenReviewer.DEFAULT_AUDIENCE));
   }
 
   /**
@@ -120,9 +129,13 @@ public final class KubernetesAccess implements AutoCloseable {
    * annotated workloads are). Closed with this object.
    */
   public synchronized UngatedPodAuditor ungatedPodAuditor(
-      Duration interval, Predicate<String> excludedNamespace) {
+      Duration interval,
+      Predicate<String> excludedNamespace,
+      String waiterImage,
+      Optional<String> waitUrl) {
     if (auditor == null) {
-      auditor = new UngatedPodAuditor(client(), ownerLookup, excludedNamespace);
+      auditor =
+          new UngatedPodAuditor(client(), ownerLookup, excludedNamespace, waiterImage, waitUrl);
       auditor.start(interval);
     }
     return auditor;
@@ -195,6 +208,10 @@ public final class KubernetesAccess implements AutoCloseable {
   public void close() {
     if (checks != null) {
       checks.shutdownNow();
+    }
+    CachingTokenReviewer tokens = tokenReviewer;
+    if (tokens != null) {
+      tokens.close();
     }
     UngatedPodAuditor audit = auditor;
     if (audit != null) {

@@ -2,9 +2,7 @@ package io.migrategate.gate;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
-import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.net.PemKeyCertOptions;
-import io.vertx.core.net.ServerSSLOptions;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +15,6 @@ import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Set;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.X509KeyManager;
@@ -35,9 +32,6 @@ public record ServingCertificate(
     String subject,
     Instant notBefore,
     Instant notAfter) {
-
-  /** TLS 1.0 and 1.1 are off: the Kubernetes API server speaks 1.2 and 1.3. */
-  static final Set<String> TLS_PROTOCOLS = Set.of("TLSv1.2", "TLSv1.3");
 
   private static final List<String> KEY_TYPES = List.of("EC", "RSA", "EdDSA", "Ed25519", "Ed448");
 
@@ -178,22 +172,8 @@ public record ServingCertificate(
     return !now.isBefore(notBefore) && now.isBefore(notAfter);
   }
 
+  /** The certificate and key for a server's options; the TLS rules are {@link TlsPolicy}'s. */
   PemKeyCertOptions keyCertOptions() {
     return new PemKeyCertOptions().setCertValue(certificatePem).setKeyValue(privateKeyPem);
-  }
-
-  /** The HTTPS server options carrying this certificate and the TLS policy. */
-  HttpServerOptions applyTo(HttpServerOptions options) {
-    return options
-        .setSsl(true)
-        .setKeyCertOptions(keyCertOptions())
-        .setEnabledSecureTransportProtocols(TLS_PROTOCOLS);
-  }
-
-  /** The same, for a hot swap on a running server. */
-  ServerSSLOptions serverSslOptions() {
-    return new ServerSSLOptions()
-        .setKeyCertOptions(keyCertOptions())
-        .setEnabledSecureTransportProtocols(TLS_PROTOCOLS);
   }
 }

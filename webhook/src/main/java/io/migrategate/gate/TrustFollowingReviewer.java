@@ -27,13 +27,13 @@ final class TrustFollowingReviewer implements AdmissionReviewer {
   }
 
   @Override
-  public ReviewResult review(AdmissionReview review) {
+  public ReviewResult review(AdmissionReview review, Entry entry) {
     Optional<String> now = trust.get();
     Current seen = current;
     if (seen == null || !seen.trust().equals(now)) {
       seen = new Current(now, build.apply(now));
       current = seen;
     }
-    return seen.reviewer().review(review);
+    return seen.reviewer().review(review, entry);
   }
 }

@@ -3,17 +3,20 @@ package io.migrategate.waitapi;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.migrategate.admission.JobReference;
+import io.migrategate.admission.WaitLimits;
 import io.migrategate.core.JobSetVerdict;
 import io.migrategate.core.JobVerdict;
 import io.migrategate.jobs.JobLookup;
 import io.migrategate.jobs.JobTracker;
 import io.migrategate.metrics.PrometheusText;
 import io.vertx.core.Context;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import java.time.Duration;
@@ -23,22 +26,30 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The wait API on the gate's HTTPS port: {@code GET /wait/v1/namespaces/{ns}/jobs?names=a,b
+ * The wait API on the gate's wait port: {@code GET /wait/v1/namespaces/{ns}/jobs?names=a,b
  * [&revision=r]} with a bearer token answers with newline-delimited JSON: each Job's state as soon
  * as it is known and whenever it changes, then the verdict, then the end of the response. Protocol,
  * authentication and semantics: docs/gate-wait-api.md.
  *
- * <p>Authentication: a ServiceAccount token for the gate's audience, checked with TokenReview
- * ({@link TokenReviewer}, cached); a token may only ask about its own namespace. No token or an
- * invalid one → 401; another namespace or a non-ServiceAccount user → 403; the review impossible →
- * 503. Tokens are never logged.
+ * <p>Authentication: a pod-bound ServiceAccount token for the gate's audience, checked with
+ * TokenReview ({@link TokenReviewer}, cached and bounded); a token may only ask about its own
+ * namespace. No token or an invalid one → 401; another namespace or a non-ServiceAccount user →
+ * 403; the review impossible (or too many in flight) → 503; too many open streams of one
+ * ServiceAccount → 429. Error bodies are the same whatever the internal cause (which is logged,
+ * rate-limited, and never with the token). An open stream's token is reviewed again every {@code
+ * reauthInterval} and the stream ends, with a {@code reauthenticate} notice, when that review fails
+ * or a minute before the token expires: the waiter reconnects with its current (refreshed) token.
  *
  * <p>Costs nothing on the API server per waiter beyond the token review: every answer comes from
  * the {@link JobTracker}'s one cluster-wide watch. One exception keeps that watch's lag from
@@ -53,10 +64,33 @@ public final class WaitApi {
   public static final String CONTENT_TYPE = "application/x-ndjson";
   public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(15);
 
-  /** More Jobs per pod than anyone writes; bounds the work of one request. */
-  static final int MAX_JOBS = 32;
+  /** Shared with admission, which denies a pod whose annotations exceed them. */
+  static final int MAX_JOBS = WaitLimits.MAX_JOBS;
 
-  static final int MAX_REVISION_LENGTH = 253;
+  static final int MAX_REVISION_LENGTH = WaitLimits.MAX_REVISION_LENGTH;
+
+  /** The bodies of 401 and 503: the same whatever the cause (the cause is logged). */
+  static final String UNAUTHENTICATED =
+      "unauthenticated: the token is not valid for audience "
+          + TokenReviewer.DEFAULT_AUDIENCE
+          + "; send the pod's projected ServiceAccount token (expired, revoked, not bound to a"
+          + " pod or issued for another audience: the gate's log says which)";
+
+  static final String UNAVAILABLE = "unavailable: the gate cannot check the token right now; retry";
+
+  static final String TOO_MANY_STREAMS =
+      "too many open wait streams for this ServiceAccount; retry later";
+
+  /** A stream ends this long before its token expires, so the waiter reconnects in time. */
+  static final Duration EXPIRY_MARGIN = Duration.ofMinutes(1);
+
+  /** After a re-check that could not be made, the next one comes this soon. */
+  static final Duration REAUTH_RETRY = Duration.ofSeconds(30);
+
+  /** Denial log lines per {@link #LOG_WINDOW}; the rest are counted in one summary line. */
+  static final int LOG_BURST = 20;
+
+  static final Duration LOG_WINDOW = Duration.ofSeconds(10);
 
   private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -68,19 +102,39 @@ public final class WaitApi {
 
   private static final Duration MAX_CONFIRM_RETRY = Duration.ofSeconds(30);
 
+  /**
+   * Bounds of open streams.
+   *
+   * @param maxStreamsPerServiceAccount open streams of one ServiceAccount; one more gets 429
+   * @param reauthInterval how often an open stream's token is reviewed again
+   */
+  public record StreamLimits(int maxStreamsPerServiceAccount, Duration reauthInterval) {
+    public static final StreamLimits DEFAULTS = new StreamLimits(64, Duration.ofMinutes(5));
+  }
+
+  /** Runs a blocking confirming read; may fail at once when its pool is full. */
+  @FunctionalInterface
+  public interface BlockingRunner {
+    Future<Boolean> run(Callable<Boolean> task);
+  }
+
   private final JobTracker tracker;
   private final JobTracker.CurrentRuns currentRuns;
   private final TokenReviewer reviewer;
-  private final WorkerExecutor reviewWorkers;
+  private final BlockingRunner blocking;
   private final Duration heartbeat;
+  private final StreamLimits limits;
+  private final LongSupplier epochSecond;
   private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
   private final Map<String, LongAdder> verdicts = new ConcurrentHashMap<>();
+  private final Map<String, LongAdder> reauthentications = new ConcurrentHashMap<>();
   private final LongAdder openStreams = new LongAdder();
+  private final Map<String, AtomicInteger> streamsByIdentity = new ConcurrentHashMap<>();
+  private final Throttle denials = new Throttle();
 
   /**
    * @param currentRuns the confirming read of a Job (blocking)
-   * @param reviewWorkers where blocking token reviews and confirming reads run (never on an event
-   *     loop)
+   * @param reviewWorkers where confirming reads run (never on an event loop)
    * @param heartbeat interval of heartbeat lines on an open stream (keeps proxies and the idle
    *     timeout from closing it; the waiter treats 3 missed heartbeats as a lost connection)
    */
@@ -90,11 +144,42 @@ public final class WaitApi {
       TokenReviewer reviewer,
       WorkerExecutor reviewWorkers,
       Duration heartbeat) {
+    this(
+        tracker,
+        currentRuns,
+        reviewer,
+        blockingOn(reviewWorkers),
+        heartbeat,
+        StreamLimits.DEFAULTS,
+        () -> System.currentTimeMillis() / 1000);
+  }
+
+  /**
+   * @param blocking where confirming reads run, bounded (never on an event loop)
+   * @param limits streams per ServiceAccount and re-authentication
+   * @param epochSecond the clock tokens' expiry is compared with
+   */
+  public WaitApi(
+      JobTracker tracker,
+      JobTracker.CurrentRuns currentRuns,
+      TokenReviewer reviewer,
+      BlockingRunner blocking,
+      Duration heartbeat,
+      StreamLimits limits,
+      LongSupplier epochSecond) {
     this.tracker = Objects.requireNonNull(tracker, "tracker");
     this.currentRuns = Objects.requireNonNull(currentRuns, "currentRuns");
     this.reviewer = Objects.requireNonNull(reviewer, "reviewer");
-    this.reviewWorkers = Objects.requireNonNull(reviewWorkers, "reviewWorkers");
+    this.blocking = Objects.requireNonNull(blocking, "blocking");
     this.heartbeat = Objects.requireNonNull(heartbeat, "heartbeat");
+    this.limits = Objects.requireNonNull(limits, "limits");
+    this.epochSecond = Objects.requireNonNull(epochSecond, "epochSecond");
+  }
+
+  /** Confirming reads on a Vert.x worker pool. */
+  public static BlockingRunner blockingOn(WorkerExecutor workers) {
+    Objects.requireNonNull(workers, "workers");
+    return task -> workers.executeBlocking(task, false);
   }
 
   /** Adds the route to one server's router (each event loop's). */
@@ -126,38 +211,58 @@ public final class WaitApi {
       return;
     }
     String token = authorization.substring(7).trim();
+    String client = client(ctx);
     Context context = Vertx.currentContext();
-    reviewWorkers
-        .executeBlocking(() -> reviewer.review(token), false)
-        .onComplete(
-            reviewed ->
-                context.runOnContext(
-                    v -> {
-                      if (reviewed.failed()) {
-                        error(ctx, 503, "unavailable", "the token cannot be reviewed right now");
-                        return;
-                      }
-                      authorized(ctx, question, reviewed.result());
-                    }));
+    CompletableFuture<TokenReviewer.Result> review;
+    try {
+      review = reviewer.reviewAsync(token, client, false);
+    } catch (RuntimeException e) {
+      review =
+          CompletableFuture.completedFuture(new TokenReviewer.Result.Unavailable(e.toString()));
+    }
+    review.whenComplete(
+        (result, failure) ->
+            context.runOnContext(
+                v ->
+                    authorized(
+                        ctx,
+                        question,
+                        token,
+                        client,
+                        failure != null
+                            ? new TokenReviewer.Result.Unavailable(failure.toString())
+                            : result)));
   }
 
-  private void authorized(RoutingContext ctx, Question question, TokenReviewer.Result result) {
+  private void authorized(
+      RoutingContext ctx,
+      Question question,
+      String token,
+      String client,
+      TokenReviewer.Result result) {
     if (result instanceof TokenReviewer.Result.Rejected rejected) {
-      LOG.warn(
-          "wait api denied status=401 namespace={} remote={} reason=\"{}\"",
-          question.namespace(),
-          ctx.request().remoteAddress(),
-          rejected.reason());
+      if (denials.allow()) {
+        LOG.warn(
+            "wait api denied status=401 namespace={} remote={} reason=\"{}\"",
+            question.namespace(),
+            client,
+            rejected.reason());
+      }
       ctx.response().putHeader("WWW-Authenticate", "Bearer realm=\"migrate-gate\"");
-      error(ctx, 401, "unauthenticated", "unauthenticated: " + rejected.reason());
+      error(ctx, 401, "unauthenticated", UNAUTHENTICATED);
       return;
     }
     if (result instanceof TokenReviewer.Result.Unavailable unavailable) {
-      error(
-          ctx,
-          503,
-          "unavailable",
-          "the gate cannot check the token right now (" + unavailable.cause() + "); retry");
+      if (denials.allow()) {
+        LOG.warn(
+            "wait api unavailable status=503 namespace={} remote={} busy={} cause=\"{}\"",
+            question.namespace(),
+            client,
+            unavailable.busy(),
+            unavailable.cause());
+      }
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "1");
+      error(ctx, 503, "unavailable", UNAVAILABLE);
       return;
     }
     TokenReviewer.Result.Authenticated caller = (TokenReviewer.Result.Authenticated) result;
@@ -172,24 +277,103 @@ public final class WaitApi {
                   + caller.namespace()
                   + ", not in "
                   + question.namespace();
-      LOG.warn(
-          "wait api denied status=403 caller=\"{}\" namespace={} remote={}",
-          caller.describe(),
-          question.namespace(),
-          ctx.request().remoteAddress());
+      if (denials.allow()) {
+        LOG.warn(
+            "wait api denied status=403 caller=\"{}\" namespace={} remote={}",
+            caller.describe(),
+            question.namespace(),
+            client);
+      }
       error(ctx, 403, "forbidden", "forbidden: " + message);
       return;
     }
-    new Stream(ctx, question).start();
+    String identity = caller.identity();
+    AtomicInteger streams =
+        streamsByIdentity.compute(
+            identity,
+            (k, counter) -> {
+              AtomicInteger next = counter == null ? new AtomicInteger() : counter;
+              next.incrementAndGet();
+              return next;
+            });
+    if (streams.get() > limits.maxStreamsPerServiceAccount()) {
+      streamClosed(identity);
+      if (denials.allow()) {
+        LOG.warn(
+            "wait api refused status=429 caller=\"{}\" remote={} open_streams_max={}",
+            caller.describe(),
+            client,
+            limits.maxStreamsPerServiceAccount());
+      }
+      ctx.response().putHeader(HttpHeaders.RETRY_AFTER, "5");
+      error(ctx, 429, "too_many_streams", TOO_MANY_STREAMS);
+      return;
+    }
+    if (ctx.response().closed() || ctx.response().ended()) {
+      // The client left while its token was reviewed: nothing will ever close this stream.
+      streamClosed(identity);
+      return;
+    }
+    new Stream(ctx, question, token, client, caller).start();
+  }
+
+  private void streamClosed(String identity) {
+    streamsByIdentity.computeIfPresent(
+        identity, (k, counter) -> counter.decrementAndGet() <= 0 ? null : counter);
+  }
+
+  private static String client(RoutingContext ctx) {
+    SocketAddress remote = ctx.request().remoteAddress();
+    if (remote == null) {
+      return "unknown";
+    }
+    String host = remote.hostAddress();
+    return host == null ? String.valueOf(remote.host()) : host;
+  }
+
+  /**
+   * Lets at most {@link #LOG_BURST} denial lines through per {@link #LOG_WINDOW} and sums up the
+   * rest in one line: a flood of bad requests must not become a flood of log lines.
+   */
+  private static final class Throttle {
+    private long windowStart = System.nanoTime();
+    private int inWindow;
+    private long suppressed;
+
+    synchronized boolean allow() {
+      long now = System.nanoTime();
+      if (now - windowStart > LOG_WINDOW.toNanos()) {
+        if (suppressed > 0) {
+          LOG.warn(
+              "wait api denials not logged count={} window={}s (rate-limited)",
+              suppressed,
+              LOG_WINDOW.toSeconds());
+        }
+        windowStart = now;
+        inWindow = 0;
+        suppressed = 0;
+      }
+      if (inWindow < LOG_BURST) {
+        inWindow++;
+        return true;
+      }
+      suppressed++;
+      return false;
+    }
   }
 
   /** One open answer: subscribed to the tracker until the verdict or the connection's end. */
   private final class Stream {
     private final RoutingContext ctx;
     private final Question question;
+    private final String token;
+    private final String client;
+    private final TokenReviewer.Result.Authenticated caller;
     private final HttpServerResponse response;
     private final Context context;
     private final Map<String, String> sent = new HashMap<>();
+    private long expiresAtEpochSecond;
+    private long reauthTimer = -1;
 
     /** Per Job, the uid of the run this stream has seen not yet succeeded. */
     private final Map<String, String> seenUnfinished = new HashMap<>();
@@ -203,9 +387,18 @@ public final class WaitApi {
     private Duration confirmRetry = CONFIRM_RETRY;
     private boolean confirmNoticeSent;
 
-    Stream(RoutingContext ctx, Question question) {
+    Stream(
+        RoutingContext ctx,
+        Question question,
+        String token,
+        String client,
+        TokenReviewer.Result.Authenticated caller) {
       this.ctx = ctx;
       this.question = question;
+      this.token = token;
+      this.client = client;
+      this.caller = caller;
+      this.expiresAtEpochSecond = caller.expiresAtEpochSecond();
       this.response = ctx.response();
       this.context = Vertx.currentContext();
     }
@@ -241,7 +434,92 @@ public final class WaitApi {
                       write(line("heartbeat"));
                     }
                   });
+      scheduleReauthentication(limits.reauthInterval());
       update();
+    }
+
+    /**
+     * The next re-check of the token: after {@code interval}, but no later than {@link
+     * #EXPIRY_MARGIN} before the token expires; a token that expires sooner than that ends the
+     * stream at its expiry.
+     */
+    private void scheduleReauthentication(Duration interval) {
+      if (finished) {
+        return;
+      }
+      long delayMillis = interval.toMillis();
+      if (expiresAtEpochSecond > 0) {
+        long now = epochSecond.getAsLong();
+        long untilMargin = expiresAtEpochSecond - EXPIRY_MARGIN.toSeconds() - now;
+        delayMillis =
+            untilMargin > 0
+                ? Math.min(delayMillis, untilMargin * 1000)
+                : Math.max(0, expiresAtEpochSecond - now) * 1000;
+      }
+      reauthTimer = ctx.vertx().setTimer(Math.max(1, delayMillis), id -> reauthenticate());
+    }
+
+    private void reauthenticate() {
+      reauthTimer = -1;
+      if (finished) {
+        return;
+      }
+      if (expiresAtEpochSecond > 0
+          && epochSecond.getAsLong() >= expiresAtEpochSecond - EXPIRY_MARGIN.toSeconds()) {
+        count(reauthentications, "expiring");
+        endForReauthentication("the token expires; reconnect with the current token");
+        return;
+      }
+      CompletableFuture<TokenReviewer.Result> review;
+      try {
+        review = reviewer.reviewAsync(token, client, true);
+      } catch (RuntimeException e) {
+        review =
+            CompletableFuture.completedFuture(new TokenReviewer.Result.Unavailable(e.toString()));
+      }
+      review.whenComplete(
+          (result, failure) ->
+              context.runOnContext(
+                  v -> {
+                    if (finished) {
+                      return;
+                    }
+                    if (result instanceof TokenReviewer.Result.Authenticated again
+                        && again.identity().equals(caller.identity())) {
+                      count(reauthentications, "valid");
+                      if (again.expiresAtEpochSecond() > 0) {
+                        expiresAtEpochSecond = again.expiresAtEpochSecond();
+                      }
+                      scheduleReauthentication(limits.reauthInterval());
+                    } else if (failure == null
+                        && !(result instanceof TokenReviewer.Result.Unavailable)) {
+                      count(reauthentications, "rejected");
+                      LOG.info(
+                          "wait api stream ended caller=\"{}\" namespace={} remote={}"
+                              + " reason=\"{}\"",
+                          caller.describe(),
+                          question.namespace(),
+                          client,
+                          result instanceof TokenReviewer.Result.Rejected rejected
+                              ? rejected.reason()
+                              : "the token now belongs to another identity");
+                      endForReauthentication(
+                          "the token is no longer valid; reconnect with the current token");
+                    } else {
+                      // The API server cannot say right now: keep the stream, ask again soon
+                      // (the token's own expiry still ends it in time).
+                      count(reauthentications, "unavailable");
+                      scheduleReauthentication(
+                          REAUTH_RETRY.compareTo(limits.reauthInterval()) < 0
+                              ? REAUTH_RETRY
+                              : limits.reauthInterval());
+                    }
+                  }));
+    }
+
+    private void endForReauthentication(String message) {
+      write(notice("reauthenticate", message));
+      finish(true);
     }
 
     private void update() {
@@ -289,23 +567,27 @@ public final class WaitApi {
     private void confirm(Map<String, JobLookup> answers) {
       confirming = true;
       changedWhileConfirming = false;
-      reviewWorkers
-          .executeBlocking(
-              () -> JobTracker.noNewerRun(question.namespace(), answers, currentRuns), false)
-          .onComplete(
-              confirmed ->
-                  context.runOnContext(
-                      v -> {
-                        confirming = false;
-                        if (finished) {
-                          return;
-                        }
-                        if (confirmed.succeeded() && confirmed.result()) {
-                          send(answers, JobTracker.verdictOf(answers));
-                          return;
-                        }
-                        notConfirmed(confirmed.failed() ? confirmed.cause() : null);
-                      }));
+      Future<Boolean> read;
+      try {
+        read =
+            blocking.run(() -> JobTracker.noNewerRun(question.namespace(), answers, currentRuns));
+      } catch (RuntimeException e) {
+        read = Future.failedFuture(e);
+      }
+      read.onComplete(
+          confirmed ->
+              context.runOnContext(
+                  v -> {
+                    confirming = false;
+                    if (finished) {
+                      return;
+                    }
+                    if (confirmed.succeeded() && confirmed.result()) {
+                      send(answers, JobTracker.verdictOf(answers));
+                      return;
+                    }
+                    notConfirmed(confirmed.failed() ? confirmed.cause() : null);
+                  }));
     }
 
     /**
@@ -373,11 +655,15 @@ public final class WaitApi {
       }
       finished = true;
       openStreams.decrement();
+      streamClosed(caller.identity());
       if (subscription != null) {
         subscription.close();
       }
       if (heartbeatTimer >= 0) {
         ctx.vertx().cancelTimer(heartbeatTimer);
+      }
+      if (reauthTimer >= 0) {
+        ctx.vertx().cancelTimer(reauthTimer);
       }
       if (end && !response.ended() && !response.closed()) {
         response.end();
@@ -514,21 +800,29 @@ public final class WaitApi {
             .gauge(
                 "migrate_gate_job_tracker_ready",
                 "1 when Jobs and the ledger have been read.",
-                tracker.isReady() ? 1 : 0);
+                tracker.isReady() ? 1 : 0)
+            .gauge(
+                "migrate_gate_wait_streams_per_service_account_max",
+                "Most open streams of one ServiceAccount (--max-streams-per-service-account);"
+                    + " one more is answered 429.",
+                limits.maxStreamsPerServiceAccount())
+            .gauge(
+                "migrate_gate_wait_service_accounts",
+                "ServiceAccounts with open streams.",
+                streamsByIdentity.size())
+            .gauge(
+                "migrate_gate_wait_streams_busiest_service_account",
+                "Open streams of the ServiceAccount with the most.",
+                streamsByIdentity.values().stream().mapToInt(AtomicInteger::get).max().orElse(0))
+            .family(
+                "migrate_gate_wait_reauthentications_total",
+                "counter",
+                "Re-checks of open streams' tokens, by result: valid, rejected (stream ended),"
+                    + " expiring (stream ended before the token's expiry), unavailable (kept,"
+                    + " asked again soon).")
+            .countersBy("migrate_gate_wait_reauthentications_total", "result", reauthentications);
     if (reviewer instanceof CachingTokenReviewer caching) {
-      out.family(
-              "migrate_gate_token_reviews_total",
-              "counter",
-              "Token checks, by source: the API server's TokenReview or the gate's short-lived"
-                  + " cache.")
-          .sample(
-              "migrate_gate_token_reviews_total",
-              PrometheusText.label("source", "api"),
-              caching.reviews())
-          .sample(
-              "migrate_gate_token_reviews_total",
-              PrometheusText.label("source", "cache"),
-              caching.hits());
+      caching.renderMetrics(out);
     }
     return out.toString();
   }

@@ -1,6 +1,7 @@
 package io.migrategate.gate;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -56,6 +57,73 @@ class GateConfigTest {
     assertEquals(Duration.ofSeconds(5), config.drainDelay());
     assertEquals(Duration.ofSeconds(10), config.shutdownTimeout());
     assertEquals(GateConfig.LogFormat.TEXT, config.logFormat());
+  }
+
+  @Test
+  void theSecurityBoundsHaveTheirDocumentedDefaults() throws Exception {
+    GateConfig config = GateConfig.parse(required("--namespace", "gate"), Map.of());
+
+    assertEquals(8444, config.waitPort());
+    assertNull(config.admissionClientCa());
+    assertEquals(GateConfig.FastPath.AUTO, config.admissionFastPath());
+    assertFalse(config.fastPathOn(), "no client CA: no fast path");
+    assertEquals(
+        new GateConfig.Limits(1024, 256, 8, 10_000, 64, Duration.ofMinutes(5)), config.limits());
+  }
+
+  @Test
+  void theFastPathIsOnWithAClientCaOrWhenAskedFor() throws Exception {
+    Path ca =
+        Files.writeString(
+            Files.createTempFile("client-ca", ".pem"), ClientCertificates.create("ca").caPem());
+    assertTrue(
+        GateConfig.parse(required("--admission-client-ca", ca.toString()), Map.of()).fastPathOn());
+    assertFalse(
+        GateConfig.parse(
+                required("--admission-client-ca", ca.toString(), "--admission-fast-path", "off"),
+                Map.of())
+            .fastPathOn());
+    assertTrue(
+        GateConfig.parse(
+                List.of(),
+                Map.of(
+                    "MIGRATE_GATE_TLS_CERT_FILE",
+                    cert.toString(),
+                    "MIGRATE_GATE_TLS_KEY_FILE",
+                    key.toString(),
+                    "MIGRATE_GATE_WAITER_IMAGE",
+                    "w:1",
+                    "MIGRATE_GATE_ADMISSION_FAST_PATH",
+                    "on"))
+            .fastPathOn());
+    assertMessage(
+        required("--admission-fast-path", "yes"), "--admission-fast-path is 'yes': give auto, on");
+    assertMessage(
+        required("--admission-client-ca", cert.toString()),
+        "--admission-client-ca is '" + cert + "': no PEM certificate in it");
+  }
+
+  @Test
+  void boundsAreReadAndChecked() throws Exception {
+    GateConfig config =
+        GateConfig.parse(
+            required(
+                "--wait-port", "9444",
+                "--max-connections", "10",
+                "--max-connections-per-client", "3",
+                "--max-token-reviews", "2",
+                "--token-cache-size", "100",
+                "--max-streams-per-service-account", "5",
+                "--wait-reauth-interval", "30s"),
+            Map.of());
+    assertEquals(9444, config.waitPort());
+    assertEquals(new GateConfig.Limits(10, 3, 2, 100, 5, Duration.ofSeconds(30)), config.limits());
+    assertMessage(
+        required("--max-connections", "0"), "--max-connections is '0': give a whole number from 1");
+    assertMessage(required("--wait-reauth-interval", "0s"), "give at least 1s");
+    assertMessage(
+        required("--wait-port", "8443"),
+        "--wait-port is 8443, the same as --port: the wait API has a port of its own");
   }
 
   @Test
@@ -158,7 +226,7 @@ class GateConfigTest {
             Map.of(),
             new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
             new PrintStream(err, true, StandardCharsets.UTF_8),
-            (config, kubernetes, trust) -> review -> null);
+            (config, kubernetes, trust) -> (review, entry) -> null);
 
     assertEquals(1, code);
     String log = err.toString(StandardCharsets.UTF_8);

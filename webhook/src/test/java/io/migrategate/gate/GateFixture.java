@@ -61,6 +61,7 @@ final class GateFixture implements AutoCloseable {
   static String[] baseArgs(SecretVolume secret) {
     return new String[] {
       "--port", "0",
+      "--wait-port", "0",
       "--probe-port", "0",
       "--tls-cert-file", secret.certificateFile().toString(),
       "--tls-key-file", secret.keyFile().toString(),
@@ -115,6 +116,11 @@ final class GateFixture implements AutoCloseable {
 
   URI mutateUri() {
     return URI.create("https://localhost:" + gate.port() + "/mutate");
+  }
+
+  /** A path on the wait API's port. */
+  URI waitUri(String path) {
+    return URI.create("https://localhost:" + gate.waitPort() + path);
   }
 
   HttpResponse<String> post(byte[] body, String contentType) throws Exception {

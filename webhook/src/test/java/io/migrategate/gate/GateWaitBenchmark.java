@@ -61,7 +61,18 @@ public final class GateWaitBenchmark {
   private final List<String> cpu = new ArrayList<>();
 
   private GateWaitBenchmark(LocalCluster cluster, int clients, int processes) throws Exception {
-    this.scene = new GateWaitScene(cluster);
+    // Every benchmark waiter runs as the same ServiceAccount and calls from 127.0.0.1: lift the
+    // bounds per ServiceAccount and per client address.
+    String bound = Integer.toString(clients + 100);
+    this.scene =
+        new GateWaitScene(
+            cluster,
+            "--max-streams-per-service-account",
+            bound,
+            "--max-connections-per-client",
+            bound,
+            "--max-connections",
+            bound);
     this.admin = cluster.client();
     this.shop = scene.appNamespace("bench");
     this.shopToken = scene.appToken(shop, "app");
@@ -142,11 +153,17 @@ public final class GateWaitBenchmark {
     admin.batch().v1().jobs().inNamespace(shop).resource(suspendedJob(job)).create();
     StringBuilder tokens = new StringBuilder();
     String shared = Files.readString(shopToken).trim();
+    io.fabric8.kubernetes.api.model.Pod holder =
+        distinctTokens ? scene.holderPod(shop, "app") : null;
     for (int i = 0; i < clients; i++) {
       // Each pod's projected token is its own; the kubelet's TokenRequest happens before the pod
-      // runs, so these are made before the count starts, as in a cluster.
+      // runs, so these are made before the count starts, as in a cluster. (Bound to one pod here:
+      // each TokenRequest still gives a distinct token.)
       tokens
-          .append(distinctTokens ? scene.token(shop, "app", GateWaitScene.AUDIENCE) : shared)
+          .append(
+              distinctTokens
+                  ? scene.boundToken(shop, "app", holder, GateWaitScene.AUDIENCE)
+                  : shared)
           .append('\n');
     }
     Path tokensFile = Files.writeString(scene.dir.resolve(name + ".tokens"), tokens);
@@ -157,7 +174,7 @@ public final class GateWaitBenchmark {
     ClientsProcess streams =
         ClientsProcess.start(
             "gate",
-            scene.url() + "/wait/v1/namespaces/" + shop + "/jobs?names=" + job,
+            scene.waitUrl() + "/wait/v1/namespaces/" + shop + "/jobs?names=" + job,
             caFile.toString(),
             tokensFile.toString());
     List<WaiterRun> waiters = new ArrayList<>();
@@ -165,7 +182,7 @@ public final class GateWaitBenchmark {
       waiters.add(
           WaiterRun.start(
               scene.dir.resolve(name + "-" + i),
-              WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, job)));
+              WaiterRun.gateEnv(scene.waitUrl(), scene.caPem, shopToken, shop, job)));
     }
     return measure(name, "streams", job, streams, waiters, before, connecting, startNanos);
   }
@@ -292,7 +309,7 @@ public final class GateWaitBenchmark {
       admin.batch().v1().jobs().inNamespace(shop).resource(suspendedJob(job)).create();
       Map<String, String> env =
           gate
-              ? WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, job)
+              ? WaiterRun.gateEnv(scene.waitUrl(), scene.caPem, shopToken, shop, job)
               : Map.of(
                   "MIGRATE_GATE_NAMESPACE",
                   shop,

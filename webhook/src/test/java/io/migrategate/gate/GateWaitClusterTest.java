@@ -67,7 +67,10 @@ class GateWaitClusterTest {
     originalErr = System.err;
     System.setErr(
         new PrintStream(new TeeStream(originalErr, stderr), true, StandardCharsets.UTF_8));
-    scene = new GateWaitScene(cluster);
+    // The fast path is on only with an authenticated admission port (or when asked for): the
+    // local cluster's API server presents no client certificate, so it is asked for here. What it
+    // does without (every pod gets its waiter) is GateSecurityClusterTest's.
+    scene = new GateWaitScene(cluster, "--admission-fast-path", "on");
     shop = scene.appNamespace("shop");
     shopToken = scene.appToken(shop, "app");
     LocalCluster.await("the gate's Job tracker is ready", DEADLINE, scene::trackerReady);
@@ -94,7 +97,7 @@ class GateWaitClusterTest {
       try (WaiterRun waiter =
               WaiterRun.start(
                   scene.dir.resolve(name),
-                  WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, name));
+                  WaiterRun.gateEnv(scene.waitUrl(), scene.caPem, shopToken, shop, name));
           SuccessWatch success = new SuccessWatch(admin, shop, name)) {
         LocalCluster.await(
             "waiter " + name + " reports the suspended Job",
@@ -266,7 +269,7 @@ class GateWaitClusterTest {
     try (WaiterRun waiter =
         WaiterRun.start(
             scene.dir.resolve("hook-waiter"),
-            WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, hook))) {
+            WaiterRun.gateEnv(scene.waitUrl(), scene.caPem, shopToken, shop, hook))) {
       assertEquals(0, waiter.awaitExit(DEADLINE), waiter.output());
       assertTrue(waiter.output().contains("recorded by the gate"), waiter.output());
     }
@@ -315,7 +318,7 @@ class GateWaitClusterTest {
     try (WaiterRun waiter =
         WaiterRun.start(
             scene.dir.resolve("rerun-waiter"),
-            WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, name))) {
+            WaiterRun.gateEnv(scene.waitUrl(), scene.caPem, shopToken, shop, name))) {
       LocalCluster.await(
           "the waiter follows run 2 (suspended)", DEADLINE, () -> waiter.logged("suspended"));
       assertTrue(waiter.output().contains("uid=" + uid2), waiter.output());
@@ -360,11 +363,11 @@ class GateWaitClusterTest {
         succeeding.add(
             WaiterRun.start(
                 scene.dir.resolve("restart-ok-" + i),
-                WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, "restart-ok")));
+                WaiterRun.gateEnv(scene.waitUrl(), scene.caPem, shopToken, shop, "restart-ok")));
         failing.add(
             WaiterRun.start(
                 scene.dir.resolve("restart-fail-" + i),
-                WaiterRun.gateEnv(scene.url(), scene.caPem, shopToken, shop, "restart-fail")));
+                WaiterRun.gateEnv(scene.waitUrl(), scene.caPem, shopToken, shop, "restart-fail")));
       }
       for (WaiterRun waiter : concat(succeeding, failing)) {
         LocalCluster.await("every waiter is waiting", DEADLINE, () -> waiter.logged("suspended"));
@@ -434,7 +437,7 @@ class GateWaitClusterTest {
   private static HttpResponse<String> ask(HttpClient http, String path, String token)
       throws Exception {
     HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create(scene.url() + path)).timeout(Duration.ofSeconds(20));
+        HttpRequest.newBuilder(URI.create(scene.waitUrl() + path)).timeout(Duration.ofSeconds(20));
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
     }

@@ -1,6 +1,8 @@
 package io.migrategate.gate;
 
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBindingBuilder;
@@ -48,6 +50,7 @@ final class GateWaitScene implements AutoCloseable {
   final String gateNamespace;
   final Path dir;
   final int port;
+  final int waitPort;
   final String caPem;
   private final String label;
   private final String clusterRole;
@@ -58,19 +61,26 @@ final class GateWaitScene implements AutoCloseable {
   private final Path caFile;
   private final ByteArrayOutputStream gateLog = new ByteArrayOutputStream();
   private final List<String> appNamespaces = new ArrayList<>();
+  private final List<String> extraFlags = new ArrayList<>();
   private Gate gate;
   private PodWebhook webhook;
 
-  GateWaitScene(LocalCluster cluster) throws Exception {
+  /**
+   * @param extraFlags more flags for the gate, e.g. {@code --admission-fast-path on}
+   */
+  GateWaitScene(LocalCluster cluster, String... extraFlags) throws Exception {
     this.cluster = cluster;
+    this.extraFlags.addAll(List.of(extraFlags));
     this.admin = cluster.client();
     this.gateNamespace = cluster.createNamespace("gate", Map.of());
     this.label = "migrate-gate.test/gatewait";
     this.clusterRole = "migrate-gate-" + gateNamespace;
     this.webhookName = "migrate-gate-" + gateNamespace;
     this.dir = Files.createTempDirectory("gate-wait-scene");
-    try (ServerSocket free = new ServerSocket(0)) {
+    try (ServerSocket free = new ServerSocket(0);
+        ServerSocket freeToo = new ServerSocket(0)) {
       port = free.getLocalPort();
+      waitPort = freeToo.getLocalPort();
     }
     CertificateAuthority ca =
         CertificateAuthority.generate("gate-wait-test-ca", Duration.ofDays(1));
@@ -149,7 +159,24 @@ final class GateWaitScene implements AutoCloseable {
                         .withApiGroups("")
                         .withResources("configmaps")
                         .withVerbs("get", "list", "watch", "create", "update")
+                        .build(),
+                    new PolicyRuleBuilder()
+                        .withApiGroups("")
+                        .withResources("secrets")
+                        .withResourceNames(io.migrategate.ledger.LedgerKey.DEFAULT_SECRET)
+                        .withVerbs("get", "update")
                         .build())
+                .build())
+        .create();
+    // The ledger's key Secret, pre-created empty as the manifests do.
+    admin
+        .secrets()
+        .inNamespace(gateNamespace)
+        .resource(
+            new io.fabric8.kubernetes.api.model.SecretBuilder()
+                .withNewMetadata()
+                .withName(io.migrategate.ledger.LedgerKey.DEFAULT_SECRET)
+                .endMetadata()
                 .build())
         .create();
     admin
@@ -173,21 +200,23 @@ final class GateWaitScene implements AutoCloseable {
 
   /** Starts the gate (again, on the same port); returns once it listens. */
   void startGate() throws Exception {
-    GateConfig config =
-        GateConfig.parse(
+    List<String> flags =
+        new ArrayList<>(
             List.of(
                 "--port", Integer.toString(port),
+                "--wait-port", Integer.toString(waitPort),
                 "--probe-port", "0",
                 "--tls-cert-file", certFile.toString(),
                 "--tls-key-file", keyFile.toString(),
                 "--waiter-image", WAITER_IMAGE,
                 "--namespace", gateNamespace,
                 "--kubeconfig", gateKubeconfig.toString(),
-                "--wait-url", url(),
+                "--wait-url", waitUrl(),
                 "--wait-ca-file", caFile.toString(),
                 "--drain-delay", "0s",
-                "--shutdown-timeout", "2s"),
-            Map.of());
+                "--shutdown-timeout", "2s"));
+    flags.addAll(extraFlags);
+    GateConfig config = GateConfig.parse(flags, Map.of());
     gate =
         Gate.start(
             config,
@@ -221,8 +250,18 @@ final class GateWaitScene implements AutoCloseable {
     }
   }
 
-  String url() {
+  /** The wait API, where waiters reach it. */
+  String waitUrl() {
+    return "https://127.0.0.1:" + waitPort;
+  }
+
+  /** The admission port. */
+  String admissionUrl() {
     return "https://127.0.0.1:" + port;
+  }
+
+  Gate gate() {
+    return gate;
   }
 
   String gateLog() {
@@ -247,8 +286,9 @@ final class GateWaitScene implements AutoCloseable {
   }
 
   /**
-   * A ServiceAccount without any RBAC and a token for it with the gate's audience, as the projected
-   * volume the webhook injects would hold; written to a file.
+   * A ServiceAccount without any RBAC, a pod running as it, and a token for it with the gate's
+   * audience bound to that pod, as the projected volume the webhook injects would hold; written to
+   * a file.
    */
   Path appToken(String namespace, String serviceAccount) throws IOException {
     admin
@@ -256,12 +296,60 @@ final class GateWaitScene implements AutoCloseable {
         .inNamespace(namespace)
         .resource(serviceAccount(serviceAccount))
         .create();
+    Pod pod = holderPod(namespace, serviceAccount);
     return Files.writeString(
         dir.resolve(namespace + "-" + serviceAccount + ".token"),
-        token(namespace, serviceAccount, AUDIENCE));
+        boundToken(namespace, serviceAccount, pod, AUDIENCE));
   }
 
-  /** A TokenRequest token (audience {@code audience}, or the API server's when null). */
+  /** A pod of {@code serviceAccount}, for tokens bound to a pod (kwok plays it running). */
+  Pod holderPod(String namespace, String serviceAccount) {
+    return admin
+        .pods()
+        .inNamespace(namespace)
+        .resource(
+            new PodBuilder()
+                .withNewMetadata()
+                .withGenerateName(serviceAccount + "-holder-")
+                .endMetadata()
+                .withNewSpec()
+                .withServiceAccountName(serviceAccount)
+                .addNewContainer()
+                .withName("app")
+                .withImage("registry.example/app:1")
+                .endContainer()
+                .endSpec()
+                .build())
+        .create();
+  }
+
+  /** A TokenRequest token for {@code audience}, bound to {@code pod} as a projected token is. */
+  String boundToken(String namespace, String serviceAccount, Pod pod, String audience) {
+    return admin
+        .serviceAccounts()
+        .inNamespace(namespace)
+        .withName(serviceAccount)
+        .tokenRequest(
+            new TokenRequestBuilder()
+                .withNewSpec()
+                .withAudiences(audience)
+                .withExpirationSeconds(3600L)
+                .withNewBoundObjectRef()
+                .withApiVersion("v1")
+                .withKind("Pod")
+                .withName(pod.getMetadata().getName())
+                .withUid(pod.getMetadata().getUid())
+                .endBoundObjectRef()
+                .endSpec()
+                .build())
+        .getStatus()
+        .getToken();
+  }
+
+  /**
+   * A TokenRequest token (audience {@code audience}, or the API server's when null) bound to no
+   * object, as {@code kubectl create token} makes it.
+   */
   String token(String namespace, String serviceAccount, String audience) {
     TokenRequestBuilder request =
         new TokenRequestBuilder().withNewSpec().withExpirationSeconds(3600L).endSpec();
@@ -305,7 +393,7 @@ final class GateWaitScene implements AutoCloseable {
   private void registerWebhook() {
     webhook =
         PodWebhook.register(
-            admin, webhookName, url() + "/mutate", caPem, Map.of(label, gateNamespace));
+            admin, webhookName, admissionUrl() + "/mutate", caPem, Map.of(label, gateNamespace));
   }
 
   private Path kubeconfigFor(String namespace, String serviceAccount) {

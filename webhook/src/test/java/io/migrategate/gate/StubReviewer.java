@@ -31,7 +31,7 @@ final class StubReviewer implements AdmissionReviewer {
   }
 
   @Override
-  public ReviewResult review(AdmissionReview review) {
+  public ReviewResult review(AdmissionReview review, Entry entry) {
     if (!delay.isZero()) {
       if (Context.isOnEventLoopThread()) {
         throw new WouldBlockException("slow stub lookup"); // as a real lookup missing its cache

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.migrategate.waitapi.TokenReviewer;
+import io.migrategate.waitapi.WaitApi;
 import io.migrategate.waitapi.WaitApiServer;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -84,8 +85,49 @@ class GateModeContractTest {
     String reason = terminationLog();
     assertTrue(reason.startsWith("unauthenticated: the gate at " + gate.url()), reason);
     assertTrue(reason.contains("HTTP 401"), reason);
-    assertTrue(reason.contains("the token has expired"), reason);
+    assertTrue(reason.contains("not valid for audience migrate-gate"), reason);
+    assertFalse(reason.contains("the token has expired"), "the cause stays in the gate's log");
     assertFalse(log().contains("stale-token") || reason.contains("stale-token"));
+  }
+
+  @Test
+  void aReauthenticateNoticeMakesTheWaiterReconnectWithItsRefreshedToken() throws Exception {
+    try (WaitApiServer rechecking =
+        new WaitApiServer(
+            Duration.ofSeconds(15), new WaitApi.StreamLimits(64, Duration.ofSeconds(1)))) {
+      rechecking.allow("first-token", "shop", "app");
+      rechecking.tracker.upserted(job("migrate", "uid-1", null));
+      CompletableFuture<Integer> waiter = start(rechecking, "first-token", "shop", "migrate");
+      await("the waiter logged the running Job", () -> log().contains("event=running"));
+      // The kubelet refreshed the projected token; the old one is revoked (e.g. expired).
+      rechecking.allow("refreshed-token", "shop", "app");
+      Files.writeString(dir.resolve("token"), "refreshed-token\n");
+      rechecking.tokens.put("first-token", new TokenReviewer.Result.Rejected("expired"));
+      await(
+          "the gate ended the stream for re-authentication",
+          () -> log().contains("event=gate_reauthenticate"));
+      rechecking.tracker.upserted(job("migrate", "uid-1", "Complete"));
+      assertEquals(0, waiter.get(20, TimeUnit.SECONDS), log());
+      assertFalse(log().contains("first-token") || log().contains("refreshed-token"));
+    }
+  }
+
+  @Test
+  void aWaiterBeyondItsServiceAccountsStreamBoundRetriesUntilThereIsRoom() throws Exception {
+    try (WaitApiServer bounded =
+        new WaitApiServer(
+            Duration.ofSeconds(15), new WaitApi.StreamLimits(1, Duration.ofMinutes(5)))) {
+      bounded.allow("shop-token", "shop", "app");
+      bounded.tracker.upserted(job("migrate", "uid-1", null));
+      CompletableFuture<Integer> first = start(bounded, "shop-token", "shop", "migrate");
+      await("the first waiter logged the running Job", () -> log().contains("event=running"));
+      CompletableFuture<Integer> second =
+          start(bounded, "shop-token", "shop", "migrate", dir.resolve("second"));
+      await("the second waiter was refused for now", () -> log().contains("HTTP 429"));
+      bounded.tracker.upserted(job("migrate", "uid-1", "Complete"));
+      assertEquals(0, first.get(20, TimeUnit.SECONDS), log());
+      assertEquals(0, second.get(20, TimeUnit.SECONDS), log());
+    }
   }
 
   @Test
@@ -147,16 +189,29 @@ class GateModeContractTest {
   /** The waiter as the webhook injects it: env only, CA as PEM, token in a file. */
   private CompletableFuture<Integer> start(String token, String namespace, String jobs)
       throws Exception {
-    Path tokenFile = Files.writeString(dir.resolve("token"), token + "\n");
+    return start(gate, token, namespace, jobs);
+  }
+
+  private CompletableFuture<Integer> start(
+      WaitApiServer target, String token, String namespace, String jobs) throws Exception {
+    return start(target, token, namespace, jobs, dir);
+  }
+
+  /** A waiter with its token and termination log in {@code files}. */
+  private CompletableFuture<Integer> start(
+      WaitApiServer target, String token, String namespace, String jobs, Path files)
+      throws Exception {
+    Files.createDirectories(files);
+    Path tokenFile = Files.writeString(files.resolve("token"), token + "\n");
     List<String> args = new ArrayList<>();
     Map<String, String> env =
         Map.of(
             "MIGRATE_GATE_NAMESPACE", namespace,
             "MIGRATE_GATE_JOBS", jobs,
-            "MIGRATE_GATE_URL", gate.url(),
-            "MIGRATE_GATE_CA", gate.caPem(),
+            "MIGRATE_GATE_URL", target.url(),
+            "MIGRATE_GATE_CA", target.caPem(),
             "MIGRATE_GATE_TOKEN_FILE", tokenFile.toString(),
-            "MIGRATE_GATE_TERMINATION_LOG", dir.resolve("termination-log").toString(),
+            "MIGRATE_GATE_TERMINATION_LOG", files.resolve("termination-log").toString(),
             "MIGRATE_GATE_TIMEOUT", "60s");
     return CompletableFuture.supplyAsync(
         () ->

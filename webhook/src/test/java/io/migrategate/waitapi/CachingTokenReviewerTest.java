@@ -3,6 +3,7 @@ package io.migrategate.waitapi;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.migrategate.waitapi.TokenReviewer.Result;
 import java.time.Duration;
@@ -115,6 +116,190 @@ class CachingTokenReviewerTest {
     assertEquals(1, calls.get());
     assertEquals(1, reviewer.reviews());
     assertEquals(49, reviewer.hits());
+  }
+
+  @Test
+  void theCacheDropsTheLeastRecentlyUsedEntriesNotAllOfThem() {
+    java.util.Map<String, Integer> callsByToken = new java.util.concurrent.ConcurrentHashMap<>();
+    CachingTokenReviewer reviewer =
+        caching(
+            token -> {
+              callsByToken.merge(token, 1, Integer::sum);
+              return Result.Authenticated.of("system:serviceaccount:shop:app", 0);
+            });
+    reviewer.review("in-use");
+    for (int i = 0; i < 25_000; i++) {
+      reviewer.review("token-" + i);
+      if (i % 1000 == 0) {
+        reviewer.review("in-use");
+      }
+    }
+    assertEquals(1, callsByToken.get("in-use"), "a token in use stays remembered");
+    assertTrue(reviewer.cachedValid() <= CachingTokenReviewer.DEFAULT_MAX_ENTRIES);
+    reviewer.review("token-24999");
+    assertEquals(1, callsByToken.get("token-24999"), "recent entries stay");
+    reviewer.review("token-0");
+    assertEquals(2, callsByToken.get("token-0"), "the least recently used went first");
+  }
+
+  @Test
+  void aFloodOfRejectedTokensCannotPushOutValidOnes() {
+    java.util.Map<String, Integer> callsByToken = new java.util.concurrent.ConcurrentHashMap<>();
+    CachingTokenReviewer reviewer =
+        caching(
+            token -> {
+              callsByToken.merge(token, 1, Integer::sum);
+              return token.startsWith("bad")
+                  ? new Result.Rejected("invalid")
+                  : Result.Authenticated.of("system:serviceaccount:shop:app", 0);
+            });
+    reviewer.review("good");
+    for (int i = 0; i < 12_000; i++) {
+      reviewer.review("bad-" + i);
+    }
+    reviewer.review("good");
+    assertEquals(1, callsByToken.get("good"));
+    assertEquals(CachingTokenReviewer.DEFAULT_MAX_ENTRIES, reviewer.cachedRejected());
+    assertEquals(1, reviewer.cachedValid());
+  }
+
+  @Test
+  void reviewsBeyondTheBoundAreBusyAtOnceWithoutAskingTheApiServer() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService threads = Executors.newCachedThreadPool();
+    try {
+      CachingTokenReviewer reviewer =
+          new CachingTokenReviewer(
+              token -> {
+                calls.incrementAndGet();
+                try {
+                  release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+                return Result.Authenticated.of("system:serviceaccount:shop:app", 0);
+              },
+              new CachingTokenReviewer.Settings(
+                  null, Duration.ofSeconds(60), Duration.ofSeconds(5), 100, 4),
+              threads,
+              null,
+              nanos::get,
+              epochSeconds::get);
+      List<java.util.concurrent.CompletableFuture<Result>> running = new ArrayList<>();
+      for (String client : List.of("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4")) {
+        running.add(reviewer.reviewAsync("token-" + client, client, false));
+      }
+      while (calls.get() < 4) {
+        Thread.onSpinWait();
+      }
+      // All four in flight: a fifth client and a second token of a busy client are refused.
+      Result.Unavailable busy =
+          assertInstanceOf(
+              Result.Unavailable.class, reviewer.reviewAsync("other", "10.0.0.5", false).get());
+      assertTrue(busy.busy());
+      assertEquals(4, reviewer.inFlightReviews());
+      release.countDown();
+      for (var review : running) {
+        assertInstanceOf(Result.Authenticated.class, review.get(10, TimeUnit.SECONDS));
+      }
+      assertEquals(4, calls.get(), "the refused review never reached the API server");
+      assertEquals(1, reviewer.busy());
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
+  void oneClientGetsAQuarterOfTheConcurrentReviews() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    ExecutorService threads = Executors.newCachedThreadPool();
+    try {
+      CachingTokenReviewer reviewer =
+          new CachingTokenReviewer(
+              token -> {
+                calls.incrementAndGet();
+                try {
+                  release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+                return new Result.Rejected("invalid");
+              },
+              new CachingTokenReviewer.Settings(
+                  null, Duration.ofSeconds(60), Duration.ofSeconds(5), 100, 8),
+              threads,
+              null,
+              nanos::get,
+              epochSeconds::get);
+      int refused = 0;
+      for (int i = 0; i < 10; i++) {
+        Result result = reviewer.reviewAsync("flood-" + i, "10.0.0.66", false).getNow(null);
+        if (result instanceof Result.Unavailable unavailable && unavailable.busy()) {
+          refused++;
+        }
+      }
+      assertEquals(8, refused, "two of eight reviews for one client, the rest refused");
+      // Another client still gets in.
+      var other = reviewer.reviewAsync("legit", "10.0.0.7", false);
+      while (calls.get() < 3) {
+        Thread.onSpinWait();
+      }
+      release.countDown();
+      assertInstanceOf(Result.Rejected.class, other.get(10, TimeUnit.SECONDS));
+    } finally {
+      threads.shutdownNow();
+    }
+  }
+
+  @Test
+  void garbageIsRefusedByThePrecheckWithoutAReview() {
+    CachingTokenReviewer reviewer =
+        new CachingTokenReviewer(
+            counting(Result.Authenticated.of("system:serviceaccount:shop:app", 0)),
+            CachingTokenReviewer.Settings.defaults("migrate-gate"),
+            Runnable::run,
+            null,
+            nanos::get,
+            epochSeconds::get);
+    assertInstanceOf(Result.Rejected.class, reviewer.review("random-garbage"));
+    assertInstanceOf(
+        Result.Rejected.class,
+        reviewer.review(FakeJwt.of("migrate-gate", epochSeconds.get() + 60, false)));
+    assertEquals(0, calls.get());
+    assertEquals(2, reviewer.prechecked());
+    assertInstanceOf(
+        Result.Authenticated.class,
+        reviewer.review(FakeJwt.of("migrate-gate", epochSeconds.get() + 60, true)));
+    assertEquals(1, calls.get());
+  }
+
+  @Test
+  void aFreshReviewAsksAgainAndRefreshesTheCache() throws Exception {
+    CachingTokenReviewer reviewer =
+        caching(counting(Result.Authenticated.of("system:serviceaccount:shop:app", 0)));
+    reviewer.review("token");
+    reviewer.reviewAsync("token", "c", true).get();
+    assertEquals(2, calls.get());
+    reviewer.review("token");
+    assertEquals(2, calls.get());
+  }
+
+  @Test
+  void aTokenFoundInvalidByAFreshReviewIsNoLongerRememberedAsValid() throws Exception {
+    java.util.concurrent.atomic.AtomicReference<Result> answer =
+        new java.util.concurrent.atomic.AtomicReference<>(
+            Result.Authenticated.of("system:serviceaccount:shop:app", 0));
+    CachingTokenReviewer reviewer =
+        caching(
+            token -> {
+              calls.incrementAndGet();
+              return answer.get();
+            });
+    reviewer.review("token");
+    answer.set(new Result.Rejected("the pod was deleted"));
+    assertInstanceOf(Result.Rejected.class, reviewer.reviewAsync("token", "c", true).get());
+    assertInstanceOf(Result.Rejected.class, reviewer.review("token"));
+    assertEquals(2, calls.get(), "the rejection is remembered, the old success is gone");
   }
 
   @Test

@@ -40,6 +40,10 @@ public final class WaitApiServer implements AutoCloseable {
   public volatile RuntimeException apiFailure;
 
   public final AtomicInteger confirmingReads = new AtomicInteger();
+
+  /** Token reviews asked of this server's reviewer. */
+  public final AtomicInteger reviews = new AtomicInteger();
+
   private final CertificateAuthority ca;
   private final IssuedCertificate leaf;
   private final Vertx vertx = Vertx.vertx();
@@ -49,6 +53,10 @@ public final class WaitApiServer implements AutoCloseable {
   private HttpServer server;
 
   public WaitApiServer(Duration heartbeat) throws Exception {
+    this(heartbeat, WaitApi.StreamLimits.DEFAULTS);
+  }
+
+  public WaitApiServer(Duration heartbeat, WaitApi.StreamLimits limits) throws Exception {
     ca = CertificateAuthority.generate("wait-api-test-ca", Duration.ofDays(1));
     leaf = ca.issueServing(List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1));
     api =
@@ -62,9 +70,14 @@ public final class WaitApiServer implements AutoCloseable {
               }
               return Optional.ofNullable(apiServerRuns.get(namespace + "/" + name));
             },
-            token -> tokens.getOrDefault(token, new TokenReviewer.Result.Rejected("unknown token")),
-            workers,
-            heartbeat);
+            token -> {
+              reviews.incrementAndGet();
+              return tokens.getOrDefault(token, new TokenReviewer.Result.Rejected("unknown token"));
+            },
+            WaitApi.blockingOn(workers),
+            heartbeat,
+            limits,
+            () -> System.currentTimeMillis() / 1000);
     try (ServerSocket free = new ServerSocket(0)) {
       port = free.getLocalPort();
     }

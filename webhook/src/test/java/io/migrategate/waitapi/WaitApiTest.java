@@ -66,14 +66,22 @@ class WaitApiTest {
   }
 
   @Test
-  void aRejectedTokenIs401AndTheTokenIsNotEchoed() throws Exception {
+  void aRejectedTokenIs401WithTheSameBodyWhateverTheCause() throws Exception {
     server.tokens.put(
         "expired-token", new TokenReviewer.Result.Rejected("the token is not valid: expired"));
-    HttpResponse<String> response =
+    server.tokens.put(
+        "unbound-token",
+        new TokenReviewer.Result.Rejected(
+            "the token of x is not bound to a pod (internal detail)"));
+    HttpResponse<String> expired =
         get("/wait/v1/namespaces/shop/jobs?names=migrate", "expired-token");
-    assertEquals(401, response.statusCode());
-    assertEquals("unauthenticated: the token is not valid: expired", message(response));
-    assertFalse(response.body().contains("expired-token"));
+    HttpResponse<String> unbound =
+        get("/wait/v1/namespaces/shop/jobs?names=migrate", "unbound-token");
+    assertEquals(401, expired.statusCode());
+    assertEquals(WaitApi.UNAUTHENTICATED, message(expired));
+    assertEquals(expired.body(), unbound.body(), "the cause is logged, not told");
+    assertFalse(expired.body().contains("expired-token"));
+    assertFalse(unbound.body().contains("internal detail"));
   }
 
   @Test
@@ -95,11 +103,111 @@ class WaitApiTest {
   }
 
   @Test
-  void aReviewThatCannotBeMadeIs503() throws Exception {
-    server.tokens.put("t", new TokenReviewer.Result.Unavailable("TokenReview failed: HTTP 500"));
-    HttpResponse<String> response = get("/wait/v1/namespaces/shop/jobs?names=migrate", "t");
-    assertEquals(503, response.statusCode());
-    assertTrue(message(response).contains("HTTP 500"));
+  void aReviewThatCannotBeMadeIs503WithoutItsInternalCause() throws Exception {
+    server.tokens.put(
+        "t", new TokenReviewer.Result.Unavailable("TokenReview failed: HTTP 500 from 10.0.0.1"));
+    server.tokens.put("busy", new TokenReviewer.Result.Unavailable("busy: 8 in flight", true));
+    HttpResponse<String> failed = get("/wait/v1/namespaces/shop/jobs?names=migrate", "t");
+    HttpResponse<String> busy = get("/wait/v1/namespaces/shop/jobs?names=migrate", "busy");
+    assertEquals(503, failed.statusCode());
+    assertEquals(WaitApi.UNAVAILABLE, message(failed));
+    assertFalse(failed.body().contains("HTTP 500") || failed.body().contains("10.0.0.1"));
+    assertEquals(failed.body(), busy.body(), "one 503 body whatever the cause");
+    assertEquals("1", failed.headers().firstValue("Retry-After").orElse(""));
+  }
+
+  @Test
+  void oneServiceAccountMayOpenOnlySoManyStreams() throws Exception {
+    try (WaitApiServer limited =
+        new WaitApiServer(
+            Duration.ofMillis(300), new WaitApi.StreamLimits(2, Duration.ofMinutes(5)))) {
+      limited.allow("a", "shop", "app");
+      limited.allow("b", "shop", "app");
+      limited.allow("other", "shop", "other");
+      limited.tracker.upserted(job("migrate", "uid-1", 1, null));
+      try (Lines first = stream(limited, "/wait/v1/namespaces/shop/jobs?names=migrate", "a");
+          Lines second = stream(limited, "/wait/v1/namespaces/shop/jobs?names=migrate", "b")) {
+        first.next("job");
+        second.next("job");
+        HttpResponse<String> third =
+            get(limited, "/wait/v1/namespaces/shop/jobs?names=migrate", "a");
+        assertEquals(429, third.statusCode(), third.body());
+        assertEquals(WaitApi.TOO_MANY_STREAMS, message(third));
+        assertEquals("5", third.headers().firstValue("Retry-After").orElse(""));
+        // Another ServiceAccount of the same namespace is not affected.
+        try (Lines other =
+            stream(limited, "/wait/v1/namespaces/shop/jobs?names=migrate", "other")) {
+          other.next("job");
+        }
+        String metrics = limited.api().renderMetrics();
+        assertTrue(metrics.contains("migrate_gate_wait_requests_total{code=\"429\"} 1"), metrics);
+        assertTrue(
+            metrics.contains("migrate_gate_wait_streams_busiest_service_account 2"), metrics);
+      }
+      // Once a stream ends, its place is free again.
+      await(() -> !limited.api().renderMetrics().contains("migrate_gate_wait_streams 2"));
+      try (Lines again = stream(limited, "/wait/v1/namespaces/shop/jobs?names=migrate", "a")) {
+        again.next("job");
+      }
+    }
+  }
+
+  @Test
+  void aStreamEndsWithAReauthenticateNoticeAMinuteBeforeItsTokenExpires() throws Exception {
+    long exp = System.currentTimeMillis() / 1000 + WaitApi.EXPIRY_MARGIN.toSeconds() + 2;
+    server.tokens.put(
+        "short-lived",
+        TokenReviewer.Result.Authenticated.of("system:serviceaccount:shop:app", "web-1", exp));
+    server.tracker.upserted(job("migrate", "uid-1", 1, null));
+    long started = System.nanoTime();
+    try (Lines lines = stream("/wait/v1/namespaces/shop/jobs?names=migrate", "short-lived")) {
+      lines.next("job");
+      JsonNode notice = lines.next("notice");
+      assertEquals("reauthenticate", notice.path("event").asText());
+      assertTrue(lines.ended(), "the stream ends after the notice");
+    }
+    long tookMillis = (System.nanoTime() - started) / 1_000_000;
+    assertTrue(tookMillis < 5_000, "ended " + tookMillis + " ms after the start");
+    assertTrue(
+        server
+            .api()
+            .renderMetrics()
+            .contains("migrate_gate_wait_reauthentications_total{result=\"expiring\"} 1"));
+  }
+
+  @Test
+  void anOpenStreamIsReauthenticatedAndEndsOnceItsTokenIsRevoked() throws Exception {
+    try (WaitApiServer checking =
+        new WaitApiServer(
+            Duration.ofMillis(300), new WaitApi.StreamLimits(64, Duration.ofSeconds(1)))) {
+      checking.allow("pod-token", "shop", "app");
+      checking.tracker.upserted(job("migrate", "uid-1", 1, null));
+      try (Lines lines =
+          stream(checking, "/wait/v1/namespaces/shop/jobs?names=migrate", "pod-token")) {
+        lines.next("job");
+        await(() -> checking.reviews.get() >= 3);
+        assertFalse(lines.hasEnded(), "still valid: the stream goes on");
+        // An API server that cannot answer does not end a stream.
+        checking.tokens.put("pod-token", new TokenReviewer.Result.Unavailable("API down"));
+        await(
+            () ->
+                checking
+                    .api()
+                    .renderMetrics()
+                    .contains("migrate_gate_wait_reauthentications_total{result=\"unavailable\"}"));
+        assertFalse(lines.hasEnded(), "an outage keeps the stream");
+        // The pod was deleted: its bound token is no longer valid.
+        checking.tokens.put("pod-token", new TokenReviewer.Result.Rejected("pod deleted"));
+        JsonNode notice = lines.next("notice");
+        assertEquals("reauthenticate", notice.path("event").asText());
+        assertTrue(lines.ended(), "the stream ends after the notice");
+      }
+      String metrics = checking.api().renderMetrics();
+      assertTrue(
+          metrics.contains("migrate_gate_wait_reauthentications_total{result=\"rejected\"} 1"),
+          metrics);
+      assertTrue(metrics.contains("migrate_gate_wait_streams 0"), metrics);
+    }
   }
 
   @Test
@@ -281,12 +389,37 @@ class WaitApiTest {
   }
 
   private HttpResponse<String> get(String path, String token) throws Exception {
+    return get(server, path, token);
+  }
+
+  private static void await(java.util.function.BooleanSupplier condition) throws Exception {
+    long deadline = System.nanoTime() + LINE_DEADLINE.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out after " + LINE_DEADLINE);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  private HttpResponse<String> get(WaitApiServer target, String path, String token)
+      throws Exception {
     HttpRequest.Builder request =
-        HttpRequest.newBuilder(URI.create(server.url() + path)).timeout(Duration.ofSeconds(10));
+        HttpRequest.newBuilder(URI.create(target.url() + path)).timeout(Duration.ofSeconds(10));
     if (token != null) {
       request.header("Authorization", "Bearer " + token);
     }
-    return client.send(request.build(), HttpResponse.BodyHandlers.ofString());
+    return clientFor(target).send(request.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  private HttpClient clientFor(WaitApiServer target) throws Exception {
+    if (target == server) {
+      return client;
+    }
+    return HttpClient.newBuilder()
+        .version(HttpClient.Version.HTTP_1_1)
+        .sslContext(trusting(target.caPem()))
+        .build();
   }
 
   private static String message(HttpResponse<String> response) throws Exception {
@@ -297,12 +430,17 @@ class WaitApiTest {
   }
 
   private Lines stream(String path, String token) throws Exception {
+    return stream(server, path, token);
+  }
+
+  private Lines stream(WaitApiServer target, String path, String token) throws Exception {
     HttpResponse<InputStream> response =
-        client.send(
-            HttpRequest.newBuilder(URI.create(server.url() + path))
-                .header("Authorization", "Bearer " + token)
-                .build(),
-            HttpResponse.BodyHandlers.ofInputStream());
+        clientFor(target)
+            .send(
+                HttpRequest.newBuilder(URI.create(target.url() + path))
+                    .header("Authorization", "Bearer " + token)
+                    .build(),
+                HttpResponse.BodyHandlers.ofInputStream());
     assertEquals(200, response.statusCode());
     assertEquals(WaitApi.CONTENT_TYPE, response.headers().firstValue("Content-Type").orElse(""));
     return new Lines(response.body());
@@ -351,6 +489,11 @@ class WaitApiTest {
           throw new AssertionError("expected a '" + type + "' line, got " + line);
         }
       }
+    }
+
+    /** Whether the response has ended already (lines before the end are kept for next()). */
+    boolean hasEnded() {
+      return queue.contains(END);
     }
 
     boolean ended() throws Exception {
