@@ -36,7 +36,7 @@ import java.util.function.Predicate;
  *   <li>v3: the migration fails: the new pod stops at Init:Error with {@code job shop/... failed:
  *       ...}, the v2 pods keep serving (maxUnavailable 0);
  *   <li>v4, Helm-style: the hook Job succeeds and is deleted before the Deployment changes; the new
- *       pods start with nothing injected ({@code skipped: job-succeeded}).
+ *       pods' migrate-wait passes at once on the gate's success ledger.
  * </ol>
  */
 final class ShopScenario {
@@ -272,21 +272,33 @@ final class ShopScenario {
         ExpectationFailed::new);
     for (Pod pod : pods(p -> "v4".equals(version(p)))) {
       String status = Observer.annotation(pod, STATUS).orElse("(none)");
-      if (!"skipped: job-succeeded".equals(status) || Observer.hasWaiter(pod)) {
+      String log =
+          Observer.hasWaiter(pod)
+              ? client
+                  .pods()
+                  .inNamespace(namespace)
+                  .withName(pod.getMetadata().getName())
+                  .inContainer(WAITER)
+                  .getLog()
+              : "";
+      if (!"injected".equals(status) || !log.contains("recorded by the gate")) {
         throw new ExpectationFailed(
             "v4 pod "
                 + pod.getMetadata().getName()
-                + " should start with nothing injected (migrate.io/status: skipped:"
-                + " job-succeeded), got migrate.io/status: "
+                + " should have passed migrate-wait on the gate's success ledger (migrate.io/status:"
+                + " injected, its log saying 'recorded by the gate'), got migrate.io/status: "
                 + status
-                + (Observer.hasWaiter(pod) ? " and a migrate-wait init container" : ""));
+                + (log.isEmpty() ? " and no migrate-wait log" : " and the log:\n" + log.strip()));
       }
     }
     summary();
     view.ok(
-        "v4: the gate remembered that shop-migrate-v4 succeeded (its success ledger), so the v4"
-            + " pods started with nothing injected although the Job is gone; the rollout"
+        "v4: shop-migrate-v4 is gone, but the gate remembered its success (its success ledger):"
+            + " the v4 pods' migrate-wait passed at once on the gate's word, and the rollout"
             + " completed");
+    view.info(
+        "    (where the API server authenticates to the gate, --admission-client-ca, the gate"
+            + " injects nothing at all: migrate.io/status: skipped: job-succeeded)");
   }
 
   /** Waits for {@code count} injected pods of a version that are scheduled and held. */

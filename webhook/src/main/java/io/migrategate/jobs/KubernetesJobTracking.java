@@ -59,12 +59,14 @@ public final class KubernetesJobTracking implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
           });
+  private final String gateNamespace;
   private volatile WatchMark handled;
   private WatchMark written;
 
   private KubernetesJobTracking(
       Config config, String gateNamespace, String ledgerKeySecret, LedgerPolicy policy) {
     // Informers retry on their own; a failing request should fail fast rather than hold a thread.
+    this.gateNamespace = gateNamespace;
     this.client = KubernetesClients.withoutRetries(config);
     this.readClient = KubernetesClients.oneAttempt(config, READ_TIMEOUT);
     this.ledger =
@@ -154,6 +156,7 @@ public final class KubernetesJobTracking implements AutoCloseable {
         gap(replay.outcome().name().toLowerCase(java.util.Locale.ROOT), mark.get(), watchStart);
       }
     }
+    warmUpConfirmingReads();
     LOG.info(
         "job tracker state=synced jobs={} ledger_entries={}", tracker.trackedJobs(), ledger.size());
     tracker.jobsSynced();
@@ -162,6 +165,19 @@ public final class KubernetesJobTracking implements AutoCloseable {
     ledger.watchedThrough(listed);
     long every = MARK_INTERVAL.toMillis();
     marks.scheduleWithFixedDelay(this::moveMark, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * The first read of a fresh client pays for class loading and its connection, which on a busy
+   * node can outlast {@link #READ_TIMEOUT}: paid here, before "synced", so that the first pods
+   * after a restart do not get a waiter only because confirming their Job's success timed out.
+   */
+  private void warmUpConfirmingReads() {
+    try {
+      currentRun(gateNamespace, "migrate-gate-warm-up");
+    } catch (RuntimeException e) {
+      // The reads that matter report their own failures.
+    }
   }
 
   private void gap(String cause, WatchMark since, Instant watchStart) {
