@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.migrategate.kube.FatalErrors;
 import io.migrategate.kube.KubernetesClients;
 import io.vertx.core.Context;
 import java.time.Duration;
@@ -216,10 +217,16 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
     Kind(String name, Class<T> type, Supplier<T> factory) {
       this.name = name;
       this.type = type;
-      this.informer = watchClient.resources(type).inAnyNamespace().runnableInformer(0);
+      this.informer =
+          watchClient
+              .resources(type)
+              .inAnyNamespace()
+              .withLimit(KubernetesClients.LIST_PAGE)
+              .runnableInformer(0);
       informer.itemStore(new CompactMetadataStore<>(factory));
       informer.exceptionHandler(
           (started, error) -> {
+            FatalErrors.exitIfFatal("owner cache " + name, error);
             if (failing.compareAndSet(false, true)) {
               LOG.warn("owner cache kind={} state=retrying cause=\"{}\"", name, error.getMessage());
             }

@@ -1,5 +1,6 @@
 package io.migrategate.gate;
 
+import io.migrategate.jobs.KubernetesJobTracking;
 import java.time.Instant;
 
 /**
@@ -96,6 +97,15 @@ final class GateHealth {
               ? "[+]owner-caches ok synced\n"
               : "[!]owner-caches not synced yet (does not affect readiness: lookups use direct"
                   + " GETs meanwhile)\n");
+    }
+    KubernetesJobTracking jobs = kubernetes.startedJobTracking();
+    if (jobs != null) {
+      body.append(
+          jobs.tracker().isReady()
+              ? "[+]job-tracker ok synced jobs=" + jobs.tracker().trackedJobs() + "\n"
+              : "[!]job-tracker not synced yet (does not affect readiness: until it has read every"
+                  + " Job and the success ledger, every annotated pod gets migrate-wait and open"
+                  + " waits hear \"syncing\"; none passes early)\n");
     }
     body.append(ready() ? "readyz check passed\n" : "readyz check failed\n");
     return body.toString();

@@ -10,6 +10,7 @@ import io.migrategate.admission.OwnerRef;
 import io.migrategate.admission.PodAdmissionReviewer;
 import io.migrategate.admission.WaitEndpoint;
 import io.migrategate.jobs.KubernetesJobTracking;
+import io.migrategate.kube.FatalErrors;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -38,6 +39,14 @@ public final class GateMain {
     // Library logging (Vert.x, fabric8, admission) goes through the gate's own log format.
     System.setProperty("slf4j.provider", GateLogProvider.class.getName());
     System.setProperty("slf4j.internal.verbosity", "WARN");
+    // A thread that dies of an OutOfMemoryError ends the process (FatalErrors); others are
+    // reported as the JVM reports them.
+    Thread.setDefaultUncaughtExceptionHandler(
+        (thread, error) -> {
+          FatalErrors.exitIfFatal("thread " + thread.getName(), error);
+          System.err.print("Exception in thread \"" + thread.getName() + "\" ");
+          error.printStackTrace();
+        });
     System.exit(run(args, System.getenv(), System.out, System.err, GateMain::defaultReviewer));
   }
 

@@ -141,6 +141,11 @@ public final class KubernetesAccess implements AutoCloseable {
     return auditor;
   }
 
+  /** The Job tracking if it was started, else null. */
+  public KubernetesJobTracking startedJobTracking() {
+    return jobTracking;
+  }
+
   /** The owner lookup if one was started, else null (e.g. a gate serving a test reviewer). */
   public KubernetesOwnerLookup startedOwnerLookup() {
     return ownerLookup;

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.migrategate.kube.FatalErrors;
 import io.migrategate.kube.KubernetesClients;
 import io.migrategate.ledger.ConfigMapSuccessLedger;
 import io.migrategate.ledger.LedgerPolicy;
@@ -13,9 +14,11 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,9 +62,13 @@ public final class KubernetesJobTracking implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
           });
+
+  /** How long a start or a stop waits for the watch mark's write. */
+  static final Duration MARK_WRITE_TIMEOUT = Duration.ofSeconds(5);
+
   private final String gateNamespace;
   private volatile WatchMark handled;
-  private WatchMark written;
+  private volatile WatchMark written;
 
   private KubernetesJobTracking(
       Config config, String gateNamespace, String ledgerKeySecret, LedgerPolicy policy) {
@@ -72,7 +79,14 @@ public final class KubernetesJobTracking implements AutoCloseable {
     this.ledger =
         ConfigMapSuccessLedger.start(client, gateNamespace, ledgerKeySecret, policy, clock);
     this.tracker = new JobTracker(ledger, clock);
-    this.informer = client.batch().v1().jobs().inAnyNamespace().runnableInformer(0);
+    this.informer =
+        client
+            .batch()
+            .v1()
+            .jobs()
+            .inAnyNamespace()
+            .withLimit(KubernetesClients.LIST_PAGE)
+            .runnableInformer(0);
     informer.itemStore(new CompactJobStore());
     informer.addEventHandler(
         new ResourceEventHandler<>() {
@@ -94,6 +108,7 @@ public final class KubernetesJobTracking implements AutoCloseable {
     AtomicBoolean failing = new AtomicBoolean();
     informer.exceptionHandler(
         (started, error) -> {
+          FatalErrors.exitIfFatal("job tracker", error);
           if (failing.compareAndSet(false, true)) {
             LOG.warn("job tracker state=retrying cause=\"{}\"", error.getMessage());
           }
@@ -157,12 +172,14 @@ public final class KubernetesJobTracking implements AutoCloseable {
       }
     }
     warmUpConfirmingReads();
+    // Stored before "synced": once a replica has passed a pod, the next one to start finds where
+    // the watch began (without a mark it would doubt every success, a new install's included).
+    storeMark(listed);
+    handled = listed;
+    written = listed;
     LOG.info(
         "job tracker state=synced jobs={} ledger_entries={}", tracker.trackedJobs(), ledger.size());
     tracker.jobsSynced();
-    handled = listed;
-    written = listed;
-    ledger.watchedThrough(listed);
     long every = MARK_INTERVAL.toMillis();
     marks.scheduleWithFixedDelay(this::moveMark, every, every, TimeUnit.MILLISECONDS);
   }
@@ -238,9 +255,25 @@ public final class KubernetesJobTracking implements AutoCloseable {
         .findFirst();
   }
 
+  /** Stores a mark and waits for the write, boundedly (a failure was logged by the ledger). */
+  private void storeMark(WatchMark mark) {
+    try {
+      ledger.watchedThrough(mark).get(MARK_WRITE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (ExecutionException | TimeoutException e) {
+      LOG.warn("job tracker state=watch_mark_slow cause=\"{}\"", e.toString());
+    }
+  }
+
   @Override
   public void close() {
     marks.shutdownNow();
+    // A graceful stop leaves the furthest mark it can vouch for: the next start replays less.
+    WatchMark last = handled;
+    if (last != null && last != written) {
+      storeMark(last);
+    }
     informer.stop();
     ledger.close();
     client.close();

@@ -12,6 +12,14 @@ import java.time.Duration;
  * a retrying call would hide for a minute that the API server is gone.
  */
 public final class KubernetesClients {
+  /**
+   * Items per page of an informer's list (client-go's pager uses the same). Unpaged, the first list
+   * of a cluster-wide informer is one response held whole in memory before the compact stores see
+   * an item: 20,000 Jobs with 4 KiB pod templates took the gate's heap past 384 MiB (issue 13).
+   * Paged, one page at a time is.
+   */
+  public static final long LIST_PAGE = 500;
+
   private KubernetesClients() {}
 
   /** For informers and background work that retries on its own. */

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.migrategate.kube.FatalErrors;
 import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.time.Duration;
@@ -55,6 +56,10 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   private static final Logger LOG = LoggerFactory.getLogger(ConfigMapSuccessLedger.class);
 
   public static final String NAME_PREFIX = "migrate-gate-ledger-";
+
+  /** Shards per page of the ledger's list: at most 900 KiB each, so a page stays under ~20 MiB. */
+  static final long LEDGER_LIST_PAGE = 20;
+
   public static final String LEDGER_LABEL = "migrate.io/ledger";
   public static final String LEDGER_LABEL_VALUE = "v1";
   public static final String NAMESPACE_LABEL = "migrate.io/ledger-namespace";
@@ -187,14 +192,16 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   }
 
   /**
-   * Stores {@code mark} unless a replica stored one further along (in the background; a failure is
-   * logged once and the next mark tries again).
+   * Stores {@code mark} unless a replica stored one further along, in the background; a failure is
+   * logged once and the next mark tries again. The future completes when the write was made or
+   * given up (never exceptionally).
    */
-  public void watchedThrough(WatchMark mark) {
+  public CompletableFuture<Void> watchedThrough(WatchMark mark) {
     try {
-      writer.execute(() -> writeMark(mark));
+      return CompletableFuture.runAsync(() -> writeMark(mark), writer);
     } catch (java.util.concurrent.RejectedExecutionException closed) {
       // shutting down
+      return CompletableFuture.completedFuture(null);
     }
   }
 
@@ -272,6 +279,8 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
             .configMaps()
             .inNamespace(gateNamespace)
             .withLabel(LEDGER_LABEL, LEDGER_LABEL_VALUE)
+            // Shards are up to 900 KiB each: paged, a few at a time.
+            .withLimit(LEDGER_LIST_PAGE)
             .runnableInformer(0);
     informer.addEventHandler(
         new ResourceEventHandler<>() {
@@ -293,6 +302,7 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
     AtomicBoolean failing = new AtomicBoolean();
     informer.exceptionHandler(
         (started, error) -> {
+          FatalErrors.exitIfFatal("success ledger", error);
           if (failing.compareAndSet(false, true)) {
             LOG.warn(
                 "success ledger state=retrying namespace={} cause=\"{}\"",

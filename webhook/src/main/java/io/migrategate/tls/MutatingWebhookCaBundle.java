@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.migrategate.kube.FatalErrors;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -58,6 +59,7 @@ final class MutatingWebhookCaBundle implements WebhookCaBundle {
             .runnableInformer(0);
     watch.exceptionHandler(
         (started, error) -> {
+          FatalErrors.exitIfFatal("tls webhook configuration watch", error);
           String message = String.valueOf(error.getMessage());
           if (!message.equals(lastWatchError.getAndSet(message))) {
             log.warn(

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.migrategate.kube.FatalErrors;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -48,6 +49,7 @@ final class SecretCaStore implements CaStore {
             .runnableInformer(0);
     watch.exceptionHandler(
         (started, error) -> {
+          FatalErrors.exitIfFatal("tls ca secret watch", error);
           String message = String.valueOf(error.getMessage());
           if (!message.equals(lastWatchError.getAndSet(message))) {
             log.warn(

@@ -1,7 +1,5 @@
 package io.migrategate.gate;
 
-import io.migrategate.tls.CertificateAuthority;
-import io.migrategate.tls.IssuedCertificate;
 import io.migrategate.waitapi.FakeJwt;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -56,51 +54,31 @@ public final class GateLoadBenchmark {
     }
 
     String legitToken = FakeJwt.podBound();
-    CertificateAuthority ca = CertificateAuthority.generate("gate-load-ca", Duration.ofDays(1));
-    IssuedCertificate leaf =
-        ca.issueServing(List.of("localhost"), List.of("127.0.0.1"), Duration.ofDays(1));
-    Path cert = Files.writeString(out.resolve("tls.crt"), leaf.certificatePem());
-    Path key = Files.writeString(out.resolve("tls.key"), leaf.privateKeyPem());
+    GateCommand.Tls tls = GateCommand.Tls.writeTo(out);
     int port = freePort();
     int waitPort = freePort();
     int probePort = freePort();
     try (FakeApiServer api = new FakeApiServer(Duration.ofMillis(5), legitToken)) {
-      List<String> command = new ArrayList<>();
-      command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-      command.addAll(
-          Files.readAllLines(
-                  Path.of(System.getProperty("migrategate.projectRoot", "."))
-                      .resolve("webhook/src/main/jvm/gate.jvmopts"))
-              .stream()
-              .map(String::trim)
-              .filter(line -> !line.isEmpty() && !line.startsWith("#"))
-              .toList());
-      command.addAll(
-          List.of(
-              "-XX:MaxRAM=512m",
-              "-Xlog:gc:file=" + out.resolve("gc.log"),
-              "-jar",
-              jar.toString(),
-              "--port",
-              Integer.toString(port),
-              "--wait-port",
-              Integer.toString(waitPort),
-              "--probe-port",
-              Integer.toString(probePort),
-              "--tls-cert-file",
-              cert.toString(),
-              "--tls-key-file",
-              key.toString(),
-              "--waiter-image",
-              "registry.example/waiter:bench",
-              "--namespace",
-              "migrate-gate",
-              "--kubeconfig",
-              api.kubeconfig(out).toString(),
-              "--drain-delay",
-              "0s",
-              "--shutdown-timeout",
-              "2s"));
+      List<String> jvmOptions =
+          new ArrayList<>(
+              Files.readAllLines(
+                      Path.of(System.getProperty("migrategate.projectRoot", "."))
+                          .resolve("webhook/src/main/jvm/gate.jvmopts"))
+                  .stream()
+                  .map(String::trim)
+                  .filter(line -> !line.isEmpty() && !line.startsWith("#"))
+                  .toList());
+      jvmOptions.addAll(List.of("-XX:MaxRAM=512m", "-Xlog:gc:file=" + out.resolve("gc.log")));
+      List<String> command =
+          new GateCommand(
+                  jar,
+                  jvmOptions,
+                  tls.cert(),
+                  tls.key(),
+                  "migrate-gate",
+                  api.kubeconfig(out),
+                  List.of())
+              .build(port, waitPort, probePort);
       Process gate =
           new ProcessBuilder(command)
               .redirectErrorStream(true)
@@ -114,7 +92,7 @@ public final class GateLoadBenchmark {
                 new LoadScenario.Settings(
                     port,
                     waitPort,
-                    ca.certificatePem(),
+                    tls.caPem(),
                     attackers,
                     idle,
                     rate,

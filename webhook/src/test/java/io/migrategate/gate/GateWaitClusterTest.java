@@ -259,7 +259,7 @@ class GateWaitClusterTest {
       assertEquals(
           "skipped: job-succeeded",
           pod.getMetadata().getAnnotations().get("migrate.io/status"),
-          pod.getMetadata().getName());
+          () -> pod.getMetadata().getName() + "; what the gate said:\n" + trackerLines());
       assertTrue(pod.getSpec().getInitContainers().isEmpty(), "nothing injected");
       assertFalse(
           pod.getSpec().getVolumes().stream()
@@ -432,6 +432,19 @@ class GateWaitClusterTest {
     } catch (Exception e) {
       throw new AssertionError("ledger entry of " + job + " is not JSON", e);
     }
+  }
+
+  /** The gate's lines about its Job tracker and ledger, for a failure message. */
+  private static String trackerLines() {
+    String logs = scene.gateLog() + stderr.toString(StandardCharsets.UTF_8);
+    return logs.lines()
+        .filter(
+            line ->
+                line.contains("job tracker")
+                    || line.contains("success ledger")
+                    || line.contains("confirm")
+                    || line.contains("ConfirmedJobStatus"))
+        .collect(java.util.stream.Collectors.joining("\n"));
   }
 
   private static HttpResponse<String> ask(HttpClient http, String path, String token)

@@ -241,7 +241,8 @@ final class GateWaitScene implements AutoCloseable {
                       .timeout(Duration.ofSeconds(5))
                       .build(),
                   HttpResponse.BodyHandlers.ofString());
-      return metrics.body().contains("migrate_gate_job_tracker_ready 1");
+      // The sample line itself: the HELP line ("... ready 1 when Jobs ...") must not count.
+      return metrics.body().lines().anyMatch("migrate_gate_job_tracker_ready 1"::equals);
     } catch (IOException e) {
       return false;
     } catch (InterruptedException e) {

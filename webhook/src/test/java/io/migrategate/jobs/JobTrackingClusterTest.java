@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
-import io.fabric8.kubernetes.api.model.SecretBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
+import io.migrategate.gate.ScaleBenchmark;
 import io.migrategate.jobs.JobLookup.Source;
 import io.migrategate.ledger.ConfigMapSuccessLedger;
 import io.migrategate.ledger.LedgerKey;
@@ -192,19 +192,8 @@ class JobTrackingClusterTest {
 
   /** The gate's namespace with its ledger key Secret, pre-created empty as the manifests do. */
   private static String gateNamespace(LocalCluster cluster) {
-    String namespace = cluster.createNamespace("mg-gate", Map.of());
-    cluster
-        .client()
-        .secrets()
-        .inNamespace(namespace)
-        .resource(
-            new SecretBuilder()
-                .withNewMetadata()
-                .withName(LedgerKey.DEFAULT_SECRET)
-                .endMetadata()
-                .build())
-        .create();
-    return namespace;
+    return ScaleBenchmark.gateNamespace(
+        cluster.client(), cluster.createNamespace("mg-gate", Map.of()));
   }
 
   /**

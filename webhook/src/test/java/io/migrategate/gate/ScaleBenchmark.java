@@ -1,0 +1,331 @@
+package io.migrategate.gate;
+
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
+import io.fabric8.kubernetes.client.Config;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.migrategate.ledger.LedgerKey;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code benchmarks/scale/run}, first part of issue 13: how the gate starts in a cluster with many
+ * Jobs. Populates the local control plane with {@code JOBS} suspended Jobs (pod templates of about
+ * {@code TEMPLATE_BYTES}) across {@code NAMESPACES} namespaces (once; a later run reuses them),
+ * then starts the gate jar as a process with the heap {@code HEAP} and measures: start → ready,
+ * start → Job tracker synced, peak RSS, heap after GC, and whether it survived. Prints a Markdown
+ * report.
+ *
+ * <pre>ScaleBenchmark KUBECONFIG GATE_JAR OUT_DIR JOBS NAMESPACES TEMPLATE_BYTES HEAP LABEL</pre>
+ */
+public final class ScaleBenchmark {
+  static final String SCALE_LABEL = "migrate-gate.test/scale";
+  static final Duration TRACKER_DEADLINE = Duration.ofMinutes(5);
+
+  private ScaleBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    Path kubeconfig = Path.of(args[0]);
+    Path jar = Path.of(args[1]);
+    Path out = Files.createDirectories(Path.of(args[2]));
+    int jobs = Integer.parseInt(args[3]);
+    int namespaces = Integer.parseInt(args[4]);
+    int templateBytes = Integer.parseInt(args[5]);
+    String heap = args[6];
+    String label = args[7];
+    try (KubernetesClient admin =
+        new KubernetesClientBuilder()
+            .withConfig(Config.fromKubeconfig(Files.readString(kubeconfig)))
+            .build()) {
+      long populateMillis = populate(admin, "mg-scale", jobs, namespaces, templateBytes);
+      String gateNamespace = gateNamespace(admin, "mg-scale-gate");
+      Result result = startGate(kubeconfig, jar, out, gateNamespace, heap);
+      System.out.println(
+          report(label, jobs, namespaces, templateBytes, heap, populateMillis, result));
+    }
+  }
+
+  /** Suspended Jobs (the Job controller creates no pods), created once: returns the time taken. */
+  static long populate(
+      KubernetesClient admin, String prefix, int jobs, int namespaces, int templateBytes)
+      throws Exception {
+    long start = System.nanoTime();
+    int existing =
+        admin
+            .batch()
+            .v1()
+            .jobs()
+            .inAnyNamespace()
+            .withLabel(SCALE_LABEL, prefix)
+            .list()
+            .getItems()
+            .size();
+    if (existing >= jobs) {
+      return 0;
+    }
+    for (int n = 0; n < namespaces; n++) {
+      String name = namespace(prefix, n);
+      if (admin.namespaces().withName(name).get() == null) {
+        admin
+            .namespaces()
+            .resource(
+                new NamespaceBuilder()
+                    .withNewMetadata()
+                    .withName(name)
+                    .addToLabels(SCALE_LABEL, prefix)
+                    .endMetadata()
+                    .build())
+            .create();
+      }
+    }
+    String filler = "x".repeat(Math.max(0, templateBytes - 300));
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> creates = new ArrayList<>();
+      for (int i = existing; i < jobs; i++) {
+        int index = i;
+        creates.add(
+            pool.submit(
+                () -> {
+                  try {
+                    admin
+                        .batch()
+                        .v1()
+                        .jobs()
+                        .inNamespace(namespace(prefix, index % namespaces))
+                        .resource(job(prefix, index, filler))
+                        .create();
+                  } catch (KubernetesClientException e) {
+                    if (e.getCode() != 409) {
+                      throw e;
+                    }
+                  }
+                }));
+      }
+      for (Future<?> create : creates) {
+        create.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    return Duration.ofNanos(System.nanoTime() - start).toMillis();
+  }
+
+  static String namespace(String prefix, int n) {
+    return String.format(Locale.ROOT, "%s-%05d", prefix, n);
+  }
+
+  private static Job job(String prefix, int index, String filler) {
+    return new JobBuilder()
+        .withNewMetadata()
+        .withName(String.format(Locale.ROOT, "batch-%06d", index))
+        .addToLabels(SCALE_LABEL, prefix)
+        .endMetadata()
+        .withNewSpec()
+        .withSuspend(true)
+        .withNewTemplate()
+        .withNewMetadata()
+        // What makes real pod templates big: annotations, env, config.
+        .addToAnnotations("example.com/config", filler)
+        .endMetadata()
+        .withNewSpec()
+        .withRestartPolicy("Never")
+        .withContainers(
+            new ContainerBuilder().withName("batch").withImage("registry.example/batch:1").build())
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
+  }
+
+  /** The gate's namespace with the (empty) ledger key Secret the manifests pre-create. */
+  public static String gateNamespace(KubernetesClient admin, String name) {
+    if (admin.namespaces().withName(name).get() == null) {
+      admin
+          .namespaces()
+          .resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
+          .create();
+    }
+    if (admin.secrets().inNamespace(name).withName(LedgerKey.DEFAULT_SECRET).get() == null) {
+      admin
+          .secrets()
+          .inNamespace(name)
+          .resource(
+              new SecretBuilder()
+                  .withNewMetadata()
+                  .withName(LedgerKey.DEFAULT_SECRET)
+                  .endMetadata()
+                  .build())
+          .create();
+    }
+    return name;
+  }
+
+  record Result(
+      long readyMillis,
+      long trackerMillis,
+      long peakRssBytes,
+      long[] heap,
+      boolean survived,
+      int exitCode,
+      String logTail) {}
+
+  static Result startGate(Path kubeconfig, Path jar, Path out, String gateNamespace, String heap)
+      throws Exception {
+    GateCommand.Tls tls = GateCommand.Tls.writeTo(out);
+    int probePort = freePort();
+    Path gcLog = out.resolve("gc.log");
+    Files.deleteIfExists(gcLog);
+    List<String> command =
+        new GateCommand(
+                jar,
+                List.of(
+                    "-XX:+UseSerialGC",
+                    "-Xmx" + heap,
+                    "-XX:+ExitOnOutOfMemoryError",
+                    "-Xlog:gc:file=" + gcLog),
+                tls.cert(),
+                tls.key(),
+                gateNamespace,
+                kubeconfig,
+                List.of("--audit-interval", "0s"))
+            .build(freePort(), freePort(), probePort);
+    Path log = out.resolve("gate.log");
+    long start = System.nanoTime();
+    Process gate =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    long pid = gate.pid();
+    long ready = -1;
+    long tracker = -1;
+    long peak = 0;
+    long deadline = start + TRACKER_DEADLINE.toNanos();
+    HttpClient http = HttpClient.newHttpClient();
+    try {
+      while (gate.isAlive() && tracker < 0 && System.nanoTime() < deadline) {
+        peak = Math.max(peak, GateLoadBenchmark.status(pid, "VmHWM"));
+        String metrics = get(http, "http://127.0.0.1:" + probePort + "/metrics");
+        long now = Duration.ofNanos(System.nanoTime() - start).toMillis();
+        // Sample lines only: a HELP line may read "... ready 1 when ...".
+        if (ready < 0 && metrics.lines().anyMatch("migrate_gate_ready 1"::equals)) {
+          ready = now;
+        }
+        if (metrics.lines().anyMatch("migrate_gate_job_tracker_ready 1"::equals)) {
+          tracker = now;
+        }
+        Thread.sleep(50);
+      }
+      peak = Math.max(peak, GateLoadBenchmark.status(pid, "VmHWM"));
+      boolean survived = gate.isAlive() && tracker >= 0;
+      int exit = -1;
+      if (gate.isAlive()) {
+        gate.destroy();
+        // A gate thrashing in GC may not get through its drain: not this benchmark's question.
+        if (!gate.waitFor(30, TimeUnit.SECONDS)) {
+          gate.destroyForcibly();
+        }
+      } else {
+        exit = gate.exitValue();
+      }
+      gate.waitFor();
+      List<String> lines = Files.readAllLines(log);
+      String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+      return new Result(
+          ready, tracker, peak, GateLoadBenchmark.heapFromGcLog(gcLog), survived, exit, tail);
+    } finally {
+      gate.destroyForcibly();
+    }
+  }
+
+  private static String get(HttpClient http, String url) {
+    try {
+      return http.send(
+              HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(2)).build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
+    } catch (IOException e) {
+      return "";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    }
+  }
+
+  private static String report(
+      String label,
+      int jobs,
+      int namespaces,
+      int templateBytes,
+      String heap,
+      long populateMillis,
+      Result result) {
+    StringBuilder text = new StringBuilder();
+    text.append(
+        String.format(
+            Locale.ROOT,
+            "### %s: %,d Jobs (templates ~%,d bytes) in %,d namespaces, gate -Xmx%s%n%n",
+            label,
+            jobs,
+            templateBytes,
+            namespaces,
+            heap));
+    text.append("| figure | value |\n| --- | --- |\n");
+    Map<String, String> rows = new LinkedHashMap<>();
+    rows.put("populate (0: reused)", populateMillis / 1000.0 + " s");
+    rows.put(
+        "start → ready (/readyz)",
+        result.readyMillis() < 0 ? "never" : result.readyMillis() / 1000.0 + " s");
+    rows.put(
+        "start → Job tracker synced",
+        result.trackerMillis() < 0 ? "never" : result.trackerMillis() / 1000.0 + " s");
+    rows.put("peak RSS (VmHWM)", (result.peakRssBytes() >> 20) + " MiB");
+    rows.put(
+        "heap: most before a GC / most after a GC / max",
+        (result.heap()[0] >> 20)
+            + " / "
+            + (result.heap()[1] >> 20)
+            + " / "
+            + (result.heap()[2] >> 20)
+            + " MiB");
+    rows.put(
+        "survived",
+        result.survived()
+            ? "yes"
+            : result.exitCode() >= 0
+                ? "no, exit code " + result.exitCode() + "; log tail below"
+                : "no: not synced within " + TRACKER_DEADLINE + "; log tail below");
+    for (Map.Entry<String, String> row : rows.entrySet()) {
+      text.append("| ").append(row.getKey()).append(" | ").append(row.getValue()).append(" |\n");
+    }
+    if (!result.survived()) {
+      text.append("\n```\n").append(result.logTail()).append("\n```\n");
+    }
+    return text.toString();
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
