@@ -1,11 +1,13 @@
 package io.migrategate.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.migrategate.cluster.BuiltImages;
 import io.migrategate.cluster.GateInstall;
+import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterExtension;
 import java.time.Duration;
 import java.time.Instant;
@@ -17,6 +19,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The Helm chart installs the same gate: {@code helm install --wait} with this build's images, both
  * replicas serving, and a gated rollout on real pods; {@code helm uninstall} leaves no gate.
+ *
+ * <p>Installed with {@code admission.fastPath: "on"}, as a platform team does whose API server
+ * cannot present a client certificate but who restrict the admission port otherwise
+ * (docs/security.md, threat 1): a Helm hook Job that succeeded and was deleted before the rollout
+ * lets the new pods start with nothing injected.
  */
 @ExtendWith(LocalClusterExtension.class)
 class HelmInstallE2eTest {
@@ -26,7 +33,9 @@ class HelmInstallE2eTest {
     E2eCluster cluster = E2eCluster.get();
     cluster.loadImages(List.of(BuiltImages.webhook().archive(), BuiltImages.waiter().archive()));
     Instant start = Instant.now();
-    GateInstall gate = GateInstall.helm(cluster.client(), cluster.kubeconfig());
+    GateInstall gate =
+        GateInstall.helm(
+            cluster.client(), cluster.kubeconfig(), "--set-string", "admission.fastPath=on");
     Figures.record(
         "gate-install-to-serving-helm", Duration.between(start, Instant.now()).toMillis(), "ms");
     try {
@@ -39,6 +48,26 @@ class HelmInstallE2eTest {
         Pod started = scene.awaitPod("shop", "v1", "Ready", Workloads::ready);
         ContainerStatus waiter = Workloads.waiter(started).orElseThrow();
         assertEquals(0, waiter.getState().getTerminated().getExitCode(), waiter.toString());
+
+        // A Helm pre-upgrade hook with hook-delete-policy: hook-succeeded: gone before the rollout.
+        scene.create(Workloads.job("migrate-v2", "echo v2 schema", false));
+        scene.awaitJobCondition("migrate-v2", "Complete");
+        scene
+            .client
+            .batch()
+            .v1()
+            .jobs()
+            .inNamespace(scene.namespace)
+            .withName("migrate-v2")
+            .delete();
+        LocalCluster.await(
+            "Job migrate-v2 deleted", Duration.ofMinutes(1), () -> scene.job("migrate-v2") == null);
+        scene.deploy(Workloads.app("shop", "v2", 1, Map.of("migrate.io/job", "migrate-v2")));
+        Pod v2 = scene.awaitPod("shop", "v2", "Ready", Workloads::ready);
+        assertFalse(
+            Workloads.injected(v2), "nothing injected: " + v2.getSpec().getInitContainers());
+        assertEquals(
+            "skipped: job-succeeded", v2.getMetadata().getAnnotations().get("migrate.io/status"));
       }
     } finally {
       gate.uninstall();

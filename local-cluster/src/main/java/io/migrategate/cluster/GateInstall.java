@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -96,31 +97,37 @@ public final class GateInstall {
     return overlay;
   }
 
-  /** {@code helm install} of the chart into its own namespace, images set by values. */
-  public static GateInstall helm(KubernetesClient client, Path kubeconfig) {
+  /**
+   * {@code helm install} of the chart into its own namespace, images set by values.
+   *
+   * @param moreArgs more {@code helm install} arguments, e.g. {@code --set-string key=value}
+   */
+  public static GateInstall helm(KubernetesClient client, Path kubeconfig, String... moreArgs) {
     BuiltImages.Image webhook = BuiltImages.webhook();
     BuiltImages.Image waiter = BuiltImages.waiter();
     awaitNoGate(client);
-    Tools.helm(
-            kubeconfig,
-            "install",
-            NAME,
-            Tools.projectRoot().resolve("manifests/helm/migrate-gate").toString(),
-            "--namespace",
-            NAMESPACE,
-            "--create-namespace",
-            "--set",
-            "image.repository=" + webhook.repository(),
-            "--set",
-            "image.tag=" + webhook.tag(),
-            "--set",
-            "waiterImage.repository=" + waiter.repository(),
-            "--set",
-            "waiterImage.tag=" + waiter.tag(),
-            "--wait",
-            "--timeout",
-            "3m")
-        .requireSuccess();
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "install",
+                NAME,
+                Tools.projectRoot().resolve("manifests/helm/migrate-gate").toString(),
+                "--namespace",
+                NAMESPACE,
+                "--create-namespace",
+                "--set",
+                "image.repository=" + webhook.repository(),
+                "--set",
+                "image.tag=" + webhook.tag(),
+                "--set",
+                "waiterImage.repository=" + waiter.repository(),
+                "--set",
+                "waiterImage.tag=" + waiter.tag(),
+                "--wait",
+                "--timeout",
+                "3m"));
+    args.addAll(List.of(moreArgs));
+    Tools.helm(kubeconfig, args.toArray(String[]::new)).requireSuccess();
     GateInstall install =
         new GateInstall(
             client,
