@@ -56,6 +56,7 @@ final class GateOperations {
   private static final String JOB_TRACKER = "job tracker (jobs.KubernetesJobTracking)";
   private static final String LEDGER = "success ledger (ledger.ConfigMapSuccessLedger)";
   private static final String WAIT_API = "wait API (waitapi.KubernetesTokenReviewer)";
+  private static final String WAIT_PODS = "wait API (waitapi.PendingPods)";
   private static final String AUDIT = "un-gated pod audit (admission.UngatedPodAuditor)";
   private static final String TLS_SECRET = "self-managed TLS (tls.SecretCaStore)";
   private static final String TLS_WEBHOOK = "self-managed TLS (tls.MutatingWebhookCaBundle)";
@@ -213,6 +214,31 @@ final class GateOperations {
                             .withAudiences("migrate-gate")
                             .endSpec()
                             .build())));
+
+    // Local token verification: the pending pods of all namespaces (a token's pod binding), and
+    // the API server's published keys (the default discovery binding grants those to everyone).
+    operations.add(
+        new Operation(
+            WAIT_PODS,
+            "list pending pods in all namespaces (informer, field selector status.phase=Pending)",
+            new Permission("", "pods", "list"),
+            gate ->
+                gate.pods()
+                    .inAnyNamespace()
+                    .withField("status.phase", "Pending")
+                    .list(new ListOptionsBuilder().withLimit(500L).build())));
+    operations.add(
+        new Operation(
+            WAIT_PODS,
+            "watch pending pods in all namespaces (informer, field selector status.phase=Pending)",
+            new Permission("", "pods", "watch"),
+            gate ->
+                watchOnce(
+                    () ->
+                        gate.pods()
+                            .inAnyNamespace()
+                            .withField("status.phase", "Pending")
+                            .watch(ignore()))));
 
     // The un-gated pod audit: a paged pod list per namespace with annotated workloads, and one
     // Warning Event per set of un-gated pods (create only; AlreadyExists means reported).

@@ -44,7 +44,11 @@ import io.migrategate.tls.SelfManagedTls;
 import io.migrategate.tls.SelfManagedTlsConfig;
 import io.migrategate.tls.ServingNames;
 import io.migrategate.tls.TlsEventLog;
+import io.migrategate.waitapi.CachingTokenReviewer;
 import io.migrategate.waitapi.KubernetesTokenReviewer;
+import io.migrategate.waitapi.LocalTokenVerifier;
+import io.migrategate.waitapi.PendingPods;
+import io.migrategate.waitapi.PublishedKeys;
 import io.migrategate.waitapi.TokenReviewer;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -350,6 +354,10 @@ class RbacClusterTest {
                     .withName("app")
                     .withImage("registry.example/app:1")
                     .endContainer()
+                    // Pending, as a pod whose migrate-wait runs is.
+                    .addNewSchedulingGate()
+                    .withName("migrate.io/test")
+                    .endSchedulingGate()
                     .endSpec()
                     .build())
             .create();
@@ -377,6 +385,25 @@ class RbacClusterTest {
     assertInstanceOf(
         TokenReviewer.Result.Authenticated.class,
         new KubernetesTokenReviewer(gate, TokenReviewer.DEFAULT_AUDIENCE).review(token));
+    // And without TokenReview: the published keys (default discovery binding) and the pending
+    // pods (the role's list and watch on pods), read with the gate's token.
+    try (PendingPods pending = PendingPods.start(gate);
+        PublishedKeys keys = PublishedKeys.start(gate);
+        CachingTokenReviewer reviewer =
+            CachingTokenReviewer.withOwnThreads(
+                ignored -> new TokenReviewer.Result.Unavailable("not asked in this check"),
+                new LocalTokenVerifier(
+                    TokenReviewer.DEFAULT_AUDIENCE,
+                    keys,
+                    pending,
+                    () -> System.currentTimeMillis() / 1000),
+                CachingTokenReviewer.Settings.defaults(TokenReviewer.DEFAULT_AUDIENCE))) {
+      LocalCluster.await(
+          "the pending pod's token verified by the gate itself",
+          ClusterScene.WAIT,
+          // Only the local check can say yes: this reviewer's TokenReview never does.
+          () -> reviewer.review(token) instanceof TokenReviewer.Result.Authenticated);
+    }
   }
 
   private static Job job(String name) {

@@ -80,6 +80,10 @@ public final class GateMain {
     CountDownLatch stopped = new CountDownLatch(1);
     Runnable drain =
         () -> {
+          StopDeadline.arm(
+              config.drainDelay().plus(config.shutdownTimeout()).plus(StopDeadline.MARGIN),
+              err,
+              Runtime.getRuntime()::halt);
           gate.drainAndStop();
           stopped.countDown();
         };

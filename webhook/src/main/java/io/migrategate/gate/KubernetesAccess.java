@@ -9,6 +9,9 @@ import io.migrategate.kube.KubernetesClients;
 import io.migrategate.ledger.LedgerPolicy;
 import io.migrategate.waitapi.CachingTokenReviewer;
 import io.migrategate.waitapi.KubernetesTokenReviewer;
+import io.migrategate.waitapi.LocalTokenVerifier;
+import io.migrategate.waitapi.PendingPods;
+import io.migrategate.waitapi.PublishedKeys;
 import io.migrategate.waitapi.TokenReviewer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,6 +46,9 @@ public final class KubernetesAccess implements AutoCloseable {
   private volatile KubernetesOwnerLookup ownerLookup;
   private volatile KubernetesJobTracking jobTracking;
   private volatile CachingTokenReviewer tokenReviewer;
+  private KubernetesClient tokenClient;
+  private PendingPods pendingPods;
+  private PublishedKeys publishedKeys;
   private volatile UngatedPodAuditor auditor;
   private volatile ApiState state =
       new ApiState(ApiState.Status.NOT_CHECKED, Instant.now(), "no check has finished yet");
@@ -112,9 +118,19 @@ public final class KubernetesAccess implements AutoCloseable {
    */
   public synchronized CachingTokenReviewer tokenReviewer(CachingTokenReviewer.Settings settings) {
     if (tokenReviewer == null) {
+      // Waiter tokens verified here where possible (no API call per waiting pod), TokenReview else.
+      tokenClient = KubernetesClients.withoutRetries(config());
+      pendingPods = PendingPods.start(tokenClient);
+      publishedKeys = PublishedKeys.start(tokenClient);
       tokenReviewer =
           CachingTokenReviewer.withOwnThreads(
-              new KubernetesTokenReviewer(client(), TokenReviewer.DEFAULT_AUDIENCE), settings);
+              new KubernetesTokenReviewer(client(), TokenReviewer.DEFAULT_AUDIENCE),
+              new LocalTokenVerifier(
+                  TokenReviewer.DEFAULT_AUDIENCE,
+                  publishedKeys,
+                  pendingPods,
+                  () -> System.currentTimeMillis() / 1000),
+              settings);
     }
     return tokenReviewer;
   }
@@ -217,6 +233,9 @@ public final class KubernetesAccess implements AutoCloseable {
     CachingTokenReviewer tokens = tokenReviewer;
     if (tokens != null) {
       tokens.close();
+      pendingPods.close();
+      publishedKeys.close();
+      tokenClient.close();
     }
     UngatedPodAuditor audit = auditor;
     if (audit != null) {

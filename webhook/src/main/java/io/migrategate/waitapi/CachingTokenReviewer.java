@@ -9,6 +9,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
@@ -77,6 +78,7 @@ public final class CachingTokenReviewer implements TokenReviewer, AutoCloseable 
   }
 
   private final TokenReviewer delegate;
+  private final LocalTokenVerifier local;
   private final Settings settings;
   private final Executor executor;
   private final ExecutorService ownExecutor;
@@ -94,8 +96,13 @@ public final class CachingTokenReviewer implements TokenReviewer, AutoCloseable 
 
   private record Cached(Result result, long expiresAtNanos) {}
 
-  /** A reviewer with its own threads for the blocking TokenReviews (closed by {@link #close}). */
-  public static CachingTokenReviewer withOwnThreads(TokenReviewer delegate, Settings settings) {
+  /**
+   * A reviewer with its own threads for the blocking TokenReviews (closed by {@link #close}).
+   *
+   * @param local proves tokens valid without TokenReview where it can; null: TokenReview only
+   */
+  public static CachingTokenReviewer withOwnThreads(
+      TokenReviewer delegate, LocalTokenVerifier local, Settings settings) {
     AtomicInteger number = new AtomicInteger();
     ExecutorService threads =
         Executors.newFixedThreadPool(
@@ -108,6 +115,7 @@ public final class CachingTokenReviewer implements TokenReviewer, AutoCloseable 
             });
     return new CachingTokenReviewer(
         delegate,
+        local,
         settings,
         threads,
         threads,
@@ -133,6 +141,7 @@ public final class CachingTokenReviewer implements TokenReviewer, AutoCloseable 
       LongSupplier epochSecond) {
     this(
         delegate,
+        null,
         new Settings(null, positiveTtl, negativeTtl, DEFAULT_MAX_ENTRIES, DEFAULT_MAX_CONCURRENT),
         Runnable::run,
         null,
@@ -142,12 +151,14 @@ public final class CachingTokenReviewer implements TokenReviewer, AutoCloseable 
 
   CachingTokenReviewer(
       TokenReviewer delegate,
+      LocalTokenVerifier local,
       Settings settings,
       Executor executor,
       ExecutorService ownExecutor,
       LongSupplier nanoTime,
       LongSupplier epochSecond) {
     this.delegate = delegate;
+    this.local = local;
     this.settings = settings;
     this.executor = executor;
     this.ownExecutor = ownExecutor;
@@ -171,6 +182,14 @@ public final class CachingTokenReviewer implements TokenReviewer, AutoCloseable 
       if (why != null) {
         prechecked.increment();
         return CompletableFuture.completedFuture(new Result.Rejected(why));
+      }
+    }
+    if (local != null) {
+      // Proven here (signature, claims, a pending pod with the token's uid): no TokenReview, no
+      // permit, nothing remembered; everything else is decided by TokenReview below.
+      Optional<Result.Authenticated> proven = local.verify(token);
+      if (proven.isPresent()) {
+        return CompletableFuture.completedFuture(proven.get());
       }
     }
     String key = hash(token);
@@ -335,8 +354,13 @@ public final class CachingTokenReviewer implements TokenReviewer, AutoCloseable 
     out.family(
             "migrate_gate_token_reviews_total",
             "counter",
-            "Token checks, by source: the API server's TokenReview (api), the gate's cache (cache),"
-                + " or refused by the pre-check without a review (precheck).")
+            "Token checks, by source: verified by the gate itself (local), the API server's"
+                + " TokenReview (api), the gate's cache (cache), or refused by the pre-check without"
+                + " a review (precheck).")
+        .sample(
+            "migrate_gate_token_reviews_total",
+            PrometheusText.label("source", "local"),
+            local == null ? 0 : local.verified())
         .sample(
             "migrate_gate_token_reviews_total", PrometheusText.label("source", "api"), reviews())
         .sample("migrate_gate_token_reviews_total", PrometheusText.label("source", "cache"), hits())
@@ -383,6 +407,9 @@ public final class CachingTokenReviewer implements TokenReviewer, AutoCloseable 
             "migrate_gate_token_cache_evictions_total",
             PrometheusText.label("result", "rejected"),
             rejected.evictions());
+    if (local != null) {
+      local.renderMetrics(out);
+    }
   }
 
   @Override

@@ -21,6 +21,7 @@ import io.migrategate.cluster.LocalClusterTest;
 import io.migrategate.waitapi.KubernetesTokenReviewer;
 import io.migrategate.waitapi.TokenReviewer;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -139,6 +140,56 @@ class GateSecurityClusterTest {
       assertTrue(tookMillis < 30_000, "ended " + tookMillis + " ms after the pod's deletion");
     }
     assertEquals(401, ask(shop, "migrate", token).statusCode(), "and the token stays refused");
+  }
+
+  /**
+   * Issue 13: a waiting pod's token is verified by the gate itself against the API server's
+   * published keys and its cache of pending pods, so waiters cost no TokenReview; once the pod is
+   * gone the token goes to TokenReview again, which refuses it.
+   */
+  @Test
+  void aPendingPodsTokenIsVerifiedWithoutATokenReviewUntilThePodIsGone(KubernetesClient admin)
+      throws Exception {
+    String shop = scene.appNamespace("local");
+    admin
+        .serviceAccounts()
+        .inNamespace(shop)
+        .resource(
+            new ServiceAccountBuilder().withNewMetadata().withName("app").endMetadata().build())
+        .create();
+    Pod pod = scene.holderPod(shop, "app", true);
+    String token = scene.boundToken(shop, "app", pod, "migrate-gate");
+    admin.batch().v1().jobs().inNamespace(shop).resource(job("migrate", false)).create();
+    String local = "migrate_gate_token_reviews_total{source=\"local\"}";
+    String api = "migrate_gate_token_reviews_total{source=\"api\"}";
+    long localBefore = scene.metric(local);
+    // Until the gate's pending-pod watch has seen the pod, the token goes to TokenReview.
+    LocalCluster.await(
+        "the gate verifies the pending pod's token itself",
+        DEADLINE,
+        () -> opened(shop, "migrate", token) == 200 && scene.metric(local) > localBefore);
+    long apiBefore = scene.metric(api);
+    long localNow = scene.metric(local);
+    for (int i = 0; i < 20; i++) {
+      assertEquals(200, opened(shop, "migrate", token));
+    }
+    assertEquals(apiBefore, scene.metric(api), "no TokenReview for a pending pod's token");
+    assertEquals(localNow + 20, scene.metric(local));
+    assertEquals(
+        0, scene.metric("migrate_gate_token_local_fallbacks_total{reason=\"keys-unavailable\"}"));
+
+    admin
+        .pods()
+        .inNamespace(shop)
+        .withName(pod.getMetadata().getName())
+        .withGracePeriod(0)
+        .delete();
+    // kube-apiserver remembers a token's success for 10 s; then TokenReview refuses it.
+    LocalCluster.await(
+        "the deleted pod's token is refused",
+        DEADLINE,
+        () -> opened(shop, "migrate", token) == 401);
+    assertTrue(scene.metric(api) > apiBefore, "decided by TokenReview");
   }
 
   @Test
@@ -365,6 +416,32 @@ class GateSecurityClusterTest {
             .header("Authorization", "Bearer " + token)
             .build(),
         HttpResponse.BodyHandlers.ofString());
+  }
+
+  /** The status of a wait request, its stream closed as soon as it is open. */
+  private static int opened(String namespace, String job, String token) {
+    try {
+      HttpResponse<InputStream> response =
+          http.send(
+              HttpRequest.newBuilder(
+                      URI.create(
+                          scene.waitUrl()
+                              + "/wait/v1/namespaces/"
+                              + namespace
+                              + "/jobs?names="
+                              + job))
+                  .timeout(Duration.ofSeconds(20))
+                  .header("Authorization", "Bearer " + token)
+                  .build(),
+              HttpResponse.BodyHandlers.ofInputStream());
+      response.body().close();
+      return response.statusCode();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   private static Lines stream(String namespace, String job, String token) throws Exception {

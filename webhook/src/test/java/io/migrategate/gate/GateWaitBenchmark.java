@@ -153,8 +153,9 @@ public final class GateWaitBenchmark {
     admin.batch().v1().jobs().inNamespace(shop).resource(suspendedJob(job)).create();
     StringBuilder tokens = new StringBuilder();
     String shared = Files.readString(shopToken).trim();
+    // Pending, as a pod whose migrate-wait runs is (the gate then verifies its tokens itself).
     io.fabric8.kubernetes.api.model.Pod holder =
-        distinctTokens ? scene.holderPod(shop, "app") : null;
+        distinctTokens ? scene.holderPod(shop, "app", true) : null;
     for (int i = 0; i < clients; i++) {
       // Each pod's projected token is its own; the kubelet's TokenRequest happens before the pod
       // runs, so these are made before the count starts, as in a cluster. (Bound to one pod here:

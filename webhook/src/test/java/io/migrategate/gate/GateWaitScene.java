@@ -126,6 +126,11 @@ final class GateWaitScene implements AutoCloseable {
                         .withApiGroups("authentication.k8s.io")
                         .withResources("tokenreviews")
                         .withVerbs("create")
+                        .build(),
+                    new PolicyRuleBuilder()
+                        .withApiGroups("")
+                        .withResources("pods")
+                        .withVerbs("list", "watch")
                         .build())
                 .build())
         .create();
@@ -232,22 +237,36 @@ final class GateWaitScene implements AutoCloseable {
 
   /** Whether the gate's Job tracker has read the Jobs and its ledger (its /metrics says so). */
   boolean trackerReady() {
+    // The sample line itself: the HELP line ("... ready 1 when Jobs ...") must not count.
+    return metrics().lines().anyMatch("migrate_gate_job_tracker_ready 1"::equals);
+  }
+
+  /** The value of one sample of the gate's /metrics, e.g. {@code name{label="x"}}; -1 if absent. */
+  long metric(String sample) {
+    return metrics()
+        .lines()
+        .filter(line -> line.startsWith(sample + " "))
+        .mapToLong(line -> (long) Double.parseDouble(line.substring(sample.length() + 1)))
+        .findFirst()
+        .orElse(-1);
+  }
+
+  /** The gate's /metrics text, or "" while it does not answer. */
+  String metrics() {
     try {
-      HttpResponse<String> metrics =
-          HttpClient.newHttpClient()
-              .send(
-                  HttpRequest.newBuilder(
-                          URI.create("http://127.0.0.1:" + gate.probePort() + "/metrics"))
-                      .timeout(Duration.ofSeconds(5))
-                      .build(),
-                  HttpResponse.BodyHandlers.ofString());
-      // The sample line itself: the HELP line ("... ready 1 when Jobs ...") must not count.
-      return metrics.body().lines().anyMatch("migrate_gate_job_tracker_ready 1"::equals);
+      return HttpClient.newHttpClient()
+          .send(
+              HttpRequest.newBuilder(
+                      URI.create("http://127.0.0.1:" + gate.probePort() + "/metrics"))
+                  .timeout(Duration.ofSeconds(5))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
     } catch (IOException e) {
-      return false;
+      return "";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return false;
+      return "";
     }
   }
 
@@ -305,23 +324,34 @@ final class GateWaitScene implements AutoCloseable {
 
   /** A pod of {@code serviceAccount}, for tokens bound to a pod (kwok plays it running). */
   Pod holderPod(String namespace, String serviceAccount) {
-    return admin
-        .pods()
-        .inNamespace(namespace)
-        .resource(
-            new PodBuilder()
-                .withNewMetadata()
-                .withGenerateName(serviceAccount + "-holder-")
-                .endMetadata()
-                .withNewSpec()
-                .withServiceAccountName(serviceAccount)
-                .addNewContainer()
-                .withName("app")
-                .withImage("registry.example/app:1")
-                .endContainer()
-                .endSpec()
-                .build())
-        .create();
+    return holderPod(namespace, serviceAccount, false);
+  }
+
+  /**
+   * As {@link #holderPod(String, String)}; {@code pending}: held back by a scheduling gate, so it
+   * stays Pending as a pod whose migrate-wait runs does.
+   */
+  Pod holderPod(String namespace, String serviceAccount, boolean pending) {
+    PodBuilder pod =
+        new PodBuilder()
+            .withNewMetadata()
+            .withGenerateName(serviceAccount + "-holder-")
+            .endMetadata()
+            .withNewSpec()
+            .withServiceAccountName(serviceAccount)
+            .addNewContainer()
+            .withName("app")
+            .withImage("registry.example/app:1")
+            .endContainer()
+            .endSpec();
+    if (pending) {
+      pod.editSpec()
+          .addNewSchedulingGate()
+          .withName("migrate.io/test")
+          .endSchedulingGate()
+          .endSpec();
+    }
+    return admin.pods().inNamespace(namespace).resource(pod.build()).create();
   }
 
   /** A TokenRequest token for {@code audience}, bound to {@code pod} as a projected token is. */

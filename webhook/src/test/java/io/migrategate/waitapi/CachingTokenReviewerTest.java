@@ -179,6 +179,7 @@ class CachingTokenReviewerTest {
                 }
                 return Result.Authenticated.of("system:serviceaccount:shop:app", 0);
               },
+              null,
               new CachingTokenReviewer.Settings(
                   null, Duration.ofSeconds(60), Duration.ofSeconds(5), 100, 4),
               threads,
@@ -225,6 +226,7 @@ class CachingTokenReviewerTest {
                 }
                 return new Result.Rejected("invalid");
               },
+              null,
               new CachingTokenReviewer.Settings(
                   null, Duration.ofSeconds(60), Duration.ofSeconds(5), 100, 8),
               threads,
@@ -256,6 +258,7 @@ class CachingTokenReviewerTest {
     CachingTokenReviewer reviewer =
         new CachingTokenReviewer(
             counting(Result.Authenticated.of("system:serviceaccount:shop:app", 0)),
+            null,
             CachingTokenReviewer.Settings.defaults("migrate-gate"),
             Runnable::run,
             null,
