@@ -25,6 +25,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -252,7 +253,7 @@ public final class GateWaitBenchmark {
     }
     long connectedNanos = System.nanoTime();
     Cpu connected = Cpu.now(apiServerPid());
-    Outcome outcome = resumeAndTime(job, streams, waiters);
+    Outcome outcome = resumeAndTime(job, streams, waiters, connections.equals("streams"));
     Cpu answered = Cpu.now(apiServerPid());
     Map<String, Double> after = settledRequestCounts();
     cpu.add(
@@ -265,6 +266,11 @@ public final class GateWaitBenchmark {
             answered.apiServerMillis - connected.apiServerMillis,
             answered.thisJvmMillis - connected.thisJvmMillis));
     outcome.print(name, connections, (connectedNanos - startNanos) / 1e9);
+    if (streams.retries > 0) {
+      line(
+          "  - %d requests were answered 503 (busy: TokenReviews in flight) and retried after 1 s",
+          streams.retries);
+    }
     return diff(before, after);
   }
 
@@ -272,10 +278,16 @@ public final class GateWaitBenchmark {
   private final class Outcome {
     final List<Long> clientMicros;
     final List<Long> processMicros;
+    final long gateWroteMicros;
 
-    Outcome(List<Long> clientMicros, List<Long> processMicros) {
+    /**
+     * @param gateWroteMicros when the gate had sent its last verdict (its verdict counter), or -1
+     *     in direct mode
+     */
+    Outcome(List<Long> clientMicros, List<Long> processMicros, long gateWroteMicros) {
       this.clientMicros = clientMicros;
       this.processMicros = processMicros;
+      this.gateWroteMicros = gateWroteMicros;
     }
 
     void print(String name, String what, double connectSeconds) {
@@ -292,6 +304,12 @@ public final class GateWaitBenchmark {
           processMicros.size(),
           processMicros.isEmpty() ? "-" : millis(percentile(processMicros, 50)),
           processMicros.isEmpty() ? "-" : millis(processMicros.get(processMicros.size() - 1)));
+      if (gateWroteMicros >= 0) {
+        line(
+            "  - the gate had sent its last verdict %s after the success (its"
+                + " `migrate_gate_wait_verdicts_total`, polled every 5 ms)",
+            millis(gateWroteMicros));
+      }
     }
   }
 
@@ -342,8 +360,30 @@ public final class GateWaitBenchmark {
 
   // --- helpers -------------------------------------------------------------------------------
 
-  private Outcome resumeAndTime(String job, ClientsProcess streams, List<WaiterRun> waiters)
-      throws Exception {
+  private Outcome resumeAndTime(
+      String job, ClientsProcess streams, List<WaiterRun> waiters, boolean gate) throws Exception {
+    String verdicts = "migrate_gate_wait_verdicts_total{outcome=\"succeeded\"}";
+    long expectedVerdicts = gate ? scene.metric(verdicts) + clients + waiters.size() : 0;
+    CompletableFuture<Long> gateWrote = new CompletableFuture<>();
+    if (gate) {
+      // The gate's side of the fan-out, apart from the clients' JVM decoding thousands of streams.
+      Thread poller =
+          new Thread(
+              () -> {
+                long deadline = System.nanoTime() + DEADLINE.toNanos();
+                while (System.nanoTime() < deadline) {
+                  if (scene.metric(verdicts) >= expectedVerdicts) {
+                    gateWrote.complete(System.nanoTime());
+                    return;
+                  }
+                  LockSupport.parkNanos(5_000_000);
+                }
+                gateWrote.complete(-1L);
+              },
+              "verdict-poller");
+      poller.setDaemon(true);
+      poller.start();
+    }
     try (SuccessSeen success = new SuccessSeen(admin, shop, job)) {
       resume(job);
       List<Long> answeredAt = streams.awaitAnswers();
@@ -363,7 +403,8 @@ public final class GateWaitBenchmark {
       }
       Collections.sort(clientMicros);
       Collections.sort(processMicros);
-      return new Outcome(clientMicros, processMicros);
+      long wrote = gate ? gateWrote.get(DEADLINE.toSeconds() + 10, TimeUnit.SECONDS) : -1;
+      return new Outcome(clientMicros, processMicros, wrote < 0 ? -1 : (wrote - seenNanos) / 1000);
     }
   }
 
@@ -583,6 +624,9 @@ public final class GateWaitBenchmark {
     private final CompletableFuture<List<Long>> answers = new CompletableFuture<>();
     private final StringBuffer output = new StringBuffer();
 
+    /** Requests answered 503 while connecting, retried after 1 s (as migrate-wait does). */
+    volatile int retries;
+
     private ClientsProcess(Process process) {
       this.process = process;
       Thread reader =
@@ -597,6 +641,8 @@ public final class GateWaitBenchmark {
                     output.append(line).append('\n');
                     if (line.equals("READY")) {
                       ready.complete(null);
+                    } else if (line.startsWith("RETRIES ")) {
+                      retries = Integer.parseInt(line.substring(8));
                     } else if (line.startsWith("ANSWERS ")) {
                       List<Long> times = new ArrayList<>();
                       for (String time : line.substring(8).split(",")) {

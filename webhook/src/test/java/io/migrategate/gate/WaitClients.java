@@ -40,6 +40,10 @@ public final class WaitClients {
   static final Duration DEADLINE = Duration.ofMinutes(3);
   static final int RAMP_BATCH = 50;
 
+  /** Requests answered 503 (busy) and retried, as migrate-wait retries them. */
+  static final java.util.concurrent.atomic.AtomicInteger RETRIES =
+      new java.util.concurrent.atomic.AtomicInteger();
+
   private WaitClients() {}
 
   public static void main(String[] args) throws Exception {
@@ -52,6 +56,7 @@ public final class WaitClients {
               .build();
       List<LineStream> streams = args[0].equals("gate") ? gate(http, args) : direct(http, args);
       System.out.println("READY");
+      System.out.println("RETRIES " + RETRIES.get());
       StringJoiner answers = new StringJoiner(",", "ANSWERS ", "");
       for (LineStream stream : streams) {
         answers.add(
@@ -168,7 +173,8 @@ public final class WaitClients {
   }
 
   /** One client's streamed response, read line by line without a thread of its own. */
-  private static final class LineStream implements Flow.Subscriber<String> {
+  private static final class LineStream {
+    static final int MAX_ATTEMPTS = 120;
     final CompletableFuture<Void> connected = new CompletableFuture<>();
     final CompletableFuture<Void> ready = new CompletableFuture<>();
     final CompletableFuture<Long> answeredAtMicros = new CompletableFuture<>();
@@ -187,11 +193,33 @@ public final class WaitClients {
         Predicate<String> isAnswer,
         Predicate<String> isReady) {
       LineStream stream = new LineStream(isAnswer, isReady);
+      stream.attempt(http, uri, token, 1);
+      return stream;
+    }
+
+    /**
+     * One request; a 503 (the gate's bound on TokenReviews in flight) is retried after its
+     * Retry-After of 1 s, as migrate-wait does, up to {@link #MAX_ATTEMPTS} times.
+     */
+    private void attempt(HttpClient http, URI uri, String token, int attempt) {
       http.sendAsync(
               HttpRequest.newBuilder(uri).header("Authorization", "Bearer " + token).build(),
-              HttpResponse.BodyHandlers.fromLineSubscriber(stream))
+              info -> {
+                if (info.statusCode() != 200) {
+                  return HttpResponse.BodySubscribers.discarding();
+                }
+                // A watch says nothing until something changes: waiting starts with the headers.
+                connected.complete(null);
+                return HttpResponse.BodySubscribers.fromLineSubscriber(new Lines());
+              })
           .whenComplete(
               (response, error) -> {
+                if (error == null && response.statusCode() == 503 && attempt < MAX_ATTEMPTS) {
+                  RETRIES.incrementAndGet();
+                  CompletableFuture.delayedExecutor(1, TimeUnit.SECONDS)
+                      .execute(() -> attempt(http, uri, token, attempt + 1));
+                  return;
+                }
                 Throwable failure =
                     error != null
                         ? error
@@ -200,22 +228,35 @@ public final class WaitClients {
                                 "HTTP " + response.statusCode() + " from " + uri)
                             : null;
                 if (failure != null) {
-                  stream.connected.completeExceptionally(failure);
-                  stream.ready.completeExceptionally(failure);
-                  stream.answeredAtMicros.completeExceptionally(failure);
+                  connected.completeExceptionally(failure);
+                  ready.completeExceptionally(failure);
+                  answeredAtMicros.completeExceptionally(failure);
                 }
               });
-      return stream;
     }
 
-    @Override
-    public void onSubscribe(Flow.Subscription subscription) {
-      connected.complete(null);
-      subscription.request(Long.MAX_VALUE);
+    /** The lines of one attempt's response. */
+    private final class Lines implements Flow.Subscriber<String> {
+      @Override
+      public void onSubscribe(Flow.Subscription subscription) {
+        subscription.request(Long.MAX_VALUE);
+      }
+
+      @Override
+      public void onNext(String line) {
+        LineStream.this.onNext(line);
+      }
+
+      @Override
+      public void onError(Throwable throwable) {
+        LineStream.this.onError(throwable);
+      }
+
+      @Override
+      public void onComplete() {}
     }
 
-    @Override
-    public void onNext(String line) {
+    void onNext(String line) {
       if (isReady.test(line)) {
         ready.complete(null);
       }
@@ -224,12 +265,8 @@ public final class WaitClients {
       }
     }
 
-    @Override
-    public void onError(Throwable throwable) {
+    void onError(Throwable throwable) {
       answeredAtMicros.completeExceptionally(throwable);
     }
-
-    @Override
-    public void onComplete() {}
   }
 }
