@@ -13,6 +13,7 @@ import io.migrategate.ledger.WatchMark;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
@@ -92,12 +93,12 @@ public final class KubernetesJobTracking implements AutoCloseable {
         new ResourceEventHandler<>() {
           @Override
           public void onAdd(Job job) {
-            tracker.upserted(job);
+            tracker.upserted(stored(job));
           }
 
           @Override
           public void onUpdate(Job before, Job after) {
-            tracker.upserted(after);
+            tracker.upserted(stored(after));
           }
 
           @Override
@@ -278,5 +279,20 @@ public final class KubernetesJobTracking implements AutoCloseable {
     ledger.close();
     client.close();
     readClient.close();
+  }
+
+  /**
+   * The store's compact copy of {@code job} when it is this version (the store is written before
+   * handlers run), so the tracker keeps the same instance; else {@code job} (compacted by the
+   * tracker).
+   */
+  private Job stored(Job job) {
+    Job kept = informer.getStore().get(job);
+    return kept != null
+            && job.getMetadata() != null
+            && Objects.equals(
+                kept.getMetadata().getResourceVersion(), job.getMetadata().getResourceVersion())
+        ? kept
+        : job;
   }
 }

@@ -187,6 +187,8 @@ public final class ScaleBenchmark {
       long trackerMillis,
       long peakRssBytes,
       long[] heap,
+      long liveHeapBytes,
+      long rssBytes,
       boolean survived,
       int exitCode,
       String logTail) {}
@@ -237,6 +239,10 @@ public final class ScaleBenchmark {
       }
       peak = Math.max(peak, GateLoadBenchmark.status(pid, "VmHWM"));
       boolean survived = gate.isAlive() && tracker >= 0;
+      // What the synced gate keeps: the heap after a full collection (a young collection's
+      // "after" holds old garbage the serial collector has not collected yet).
+      long live = survived ? liveHeapAfterFullGc(pid, gcLog) : -1;
+      long rss = survived ? GateLoadBenchmark.rssBytes(pid) : -1;
       int exit = -1;
       if (gate.isAlive()) {
         gate.destroy();
@@ -251,10 +257,46 @@ public final class ScaleBenchmark {
       List<String> lines = Files.readAllLines(log);
       String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
       return new Result(
-          ready, tracker, peak, GateLoadBenchmark.heapFromGcLog(gcLog), survived, exit, tail);
+          ready,
+          tracker,
+          peak,
+          GateLoadBenchmark.heapFromGcLog(gcLog),
+          live,
+          rss,
+          survived,
+          exit,
+          tail);
     } finally {
       gate.destroyForcibly();
     }
+  }
+
+  /** {@code jcmd PID GC.run}, then the heap after that full collection from the GC log. */
+  static long liveHeapAfterFullGc(long pid, Path gcLog) throws Exception {
+    java.util.regex.Pattern full = java.util.regex.Pattern.compile("Pause Full .* \\d+M->(\\d+)M");
+    long before = Files.readAllLines(gcLog).stream().filter(l -> full.matcher(l).find()).count();
+    Process jcmd =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(pid),
+                "GC.run")
+            .redirectErrorStream(true)
+            .start();
+    jcmd.getInputStream().readAllBytes();
+    jcmd.waitFor(60, TimeUnit.SECONDS);
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline) {
+      List<java.util.regex.Matcher> fulls =
+          Files.readAllLines(gcLog).stream()
+              .map(full::matcher)
+              .filter(java.util.regex.Matcher::find)
+              .toList();
+      if (fulls.size() > before) {
+        return Long.parseLong(fulls.get(fulls.size() - 1).group(1)) << 20;
+      }
+      Thread.sleep(100);
+    }
+    return -1;
   }
 
   private static String get(HttpClient http, String url) {
@@ -307,6 +349,11 @@ public final class ScaleBenchmark {
             + " / "
             + (result.heap()[2] >> 20)
             + " MiB");
+    rows.put(
+        "synced: heap after a full GC (live) / RSS",
+        result.liveHeapBytes() < 0
+            ? "-"
+            : (result.liveHeapBytes() >> 20) + " / " + (result.rssBytes() >> 20) + " MiB");
     rows.put(
         "survived",
         result.survived()

@@ -1,10 +1,13 @@
 package io.migrategate.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.migrategate.core.JobVerdictTest;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -24,5 +27,64 @@ class CompactJobsTest {
         JobVerdictTest.snapshot(job),
         CompactJobs.snapshot(CompactJobs.compact(job)),
         situation + " (compacted)");
+  }
+
+  @Test
+  void aCompactJobIsKeptOnceWithWhatTheVerdictAndTheLedgerRead() {
+    Job job =
+        new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder()
+            .withNewMetadata()
+            .withName("migrate")
+            .withNamespace("shop")
+            .withUid("u1")
+            .addToLabels("app", "shop")
+            .addToAnnotations("migrate.io/revision", "v2")
+            .addToAnnotations("kubectl.kubernetes.io/last-applied-configuration", "{...}")
+            .endMetadata()
+            .withNewSpec()
+            .withNewTemplate()
+            .withNewSpec()
+            .addNewContainer()
+            .withName("migrate")
+            .withImage("registry.example/migrate:2")
+            .endContainer()
+            .endSpec()
+            .endTemplate()
+            .endSpec()
+            .withNewStatus()
+            .withSucceeded(1)
+            .withCompletionTime("2026-01-01T10:00:00Z")
+            .addNewCondition()
+            .withType("Complete")
+            .withStatus("True")
+            .withLastProbeTime("2026-01-01T10:00:00Z")
+            .withLastTransitionTime("2026-01-01T10:00:00Z")
+            .endCondition()
+            .withNewUncountedTerminatedPods()
+            .endUncountedTerminatedPods()
+            .endStatus()
+            .build();
+    Job compact = CompactJobs.compact(job);
+    // The informer's store and the tracker share this instance: compacting it again keeps it.
+    assertSame(compact, CompactJobs.compact(compact));
+    assertNull(compact.getSpec().getTemplate(), "no pod template");
+    assertEquals(
+        java.util.Map.of("migrate.io/revision", "v2"), compact.getMetadata().getAnnotations());
+    assertEquals("2026-01-01T10:00:00Z", compact.getStatus().getCompletionTime());
+    assertEquals(
+        "2026-01-01T10:00:00Z", compact.getStatus().getConditions().get(0).getLastTransitionTime());
+    assertNull(compact.getStatus().getConditions().get(0).getLastProbeTime());
+    assertNull(compact.getStatus().getUncountedTerminatedPods());
+    assertSame(
+        compact.getMetadata().getNamespace(),
+        CompactJobs.compact(
+                new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder(job)
+                    .editMetadata()
+                    .withNamespace(new String("shop"))
+                    .endMetadata()
+                    .build())
+            .getMetadata()
+            .getNamespace(),
+        "one String per namespace");
   }
 }
