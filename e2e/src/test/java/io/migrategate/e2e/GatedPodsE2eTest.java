@@ -340,9 +340,7 @@ class GatedPodsE2eTest {
       // the Deployment's new pods are created.
       scene.create(Workloads.job("migrate-v4", "echo v4 schema", false));
       scene.awaitJobCondition("migrate-v4", "Complete");
-      scene.client.batch().v1().jobs().inNamespace(scene.namespace).withName("migrate-v4").delete();
-      LocalCluster.await(
-          "Job migrate-v4 deleted", Duration.ofMinutes(1), () -> scene.job("migrate-v4") == null);
+      scene.deleteJob("migrate-v4");
 
       scene.deploy(Workloads.app(APP, "v4", 2, Map.of("migrate.io/job", "migrate-v4")));
       LocalCluster.await(

@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.migrategate.cluster.BuiltImages;
 import io.migrategate.cluster.GateInstall;
-import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterExtension;
 import java.time.Duration;
 import java.time.Instant;
@@ -52,16 +51,7 @@ class HelmInstallE2eTest {
         // A Helm pre-upgrade hook with hook-delete-policy: hook-succeeded: gone before the rollout.
         scene.create(Workloads.job("migrate-v2", "echo v2 schema", false));
         scene.awaitJobCondition("migrate-v2", "Complete");
-        scene
-            .client
-            .batch()
-            .v1()
-            .jobs()
-            .inNamespace(scene.namespace)
-            .withName("migrate-v2")
-            .delete();
-        LocalCluster.await(
-            "Job migrate-v2 deleted", Duration.ofMinutes(1), () -> scene.job("migrate-v2") == null);
+        scene.deleteJob("migrate-v2");
         scene.deploy(Workloads.app("shop", "v2", 1, Map.of("migrate.io/job", "migrate-v2")));
         Pod v2 = scene.awaitPod("shop", "v2", "Ready", Workloads::ready);
         assertFalse(

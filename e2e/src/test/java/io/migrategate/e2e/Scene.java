@@ -58,6 +58,17 @@ final class Scene implements AutoCloseable {
     return client.batch().v1().jobs().inNamespace(namespace).withName(name).get();
   }
 
+  /**
+   * Deletes a Job (as Helm's hook-delete-policy hook-succeeded does) and waits until it is gone.
+   */
+  void deleteJob(String name) {
+    client.batch().v1().jobs().inNamespace(namespace).withName(name).delete();
+    LocalCluster.await(
+        "Job " + namespace + "/" + name + " deleted",
+        Duration.ofMinutes(1),
+        () -> job(name) == null);
+  }
+
   void resume(String job) {
     client
         .batch()

@@ -225,13 +225,14 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
               .runnableInformer(0);
       informer.itemStore(new CompactMetadataStore<>(factory));
       informer.exceptionHandler(
-          (started, error) -> {
-            FatalErrors.exitIfFatal("owner cache " + name, error);
-            if (failing.compareAndSet(false, true)) {
-              LOG.warn("owner cache kind={} state=retrying cause=\"{}\"", name, error.getMessage());
-            }
-            return true;
-          });
+          FatalErrors.retryOthers(
+              "owner cache " + name,
+              failing,
+              error ->
+                  LOG.warn(
+                      "owner cache kind={} state=retrying cause=\"{}\"",
+                      name,
+                      error.getMessage())));
     }
 
     void start() {

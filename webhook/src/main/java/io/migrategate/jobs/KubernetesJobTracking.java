@@ -108,13 +108,10 @@ public final class KubernetesJobTracking implements AutoCloseable {
         });
     AtomicBoolean failing = new AtomicBoolean();
     informer.exceptionHandler(
-        (started, error) -> {
-          FatalErrors.exitIfFatal("job tracker", error);
-          if (failing.compareAndSet(false, true)) {
-            LOG.warn("job tracker state=retrying cause=\"{}\"", error.getMessage());
-          }
-          return true;
-        });
+        FatalErrors.retryOthers(
+            "job tracker",
+            failing,
+            error -> LOG.warn("job tracker state=retrying cause=\"{}\"", error.getMessage())));
   }
 
   /**

@@ -1,6 +1,9 @@
 package io.migrategate.kube;
 
+import io.fabric8.kubernetes.client.informers.ExceptionHandler;
 import java.io.PrintStream;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * Errors after which the gate must not go on: an {@link OutOfMemoryError} (or any {@link
@@ -49,6 +52,22 @@ public final class FatalErrors {
         + (error instanceof OutOfMemoryError || error.getCause() instanceof OutOfMemoryError
             ? " (raise the memory limit: docs/install.md, the Deployment)"
             : "");
+  }
+
+  /**
+   * An informer's exception handler: a fatal error ends the process ({@link #exitIfFatal}); any
+   * other is retried, and reported once per run of failures — {@code firstFailure} is called when
+   * {@code failing} turns true (its owner sets it false again once the informer has synced).
+   */
+  public static ExceptionHandler retryOthers(
+      String where, AtomicBoolean failing, Consumer<Throwable> firstFailure) {
+    return (started, error) -> {
+      exitIfFatal(where, error);
+      if (failing.compareAndSet(false, true)) {
+        firstFailure.accept(error);
+      }
+      return true;
+    };
   }
 
   private static void exit(String where, Throwable error, PrintStream err) {

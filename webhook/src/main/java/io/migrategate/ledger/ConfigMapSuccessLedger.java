@@ -301,16 +301,14 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
         });
     AtomicBoolean failing = new AtomicBoolean();
     informer.exceptionHandler(
-        (started, error) -> {
-          FatalErrors.exitIfFatal("success ledger", error);
-          if (failing.compareAndSet(false, true)) {
-            LOG.warn(
-                "success ledger state=retrying namespace={} cause=\"{}\"",
-                gateNamespace,
-                error.getMessage());
-          }
-          return true;
-        });
+        FatalErrors.retryOthers(
+            "success ledger",
+            failing,
+            error ->
+                LOG.warn(
+                    "success ledger state=retrying namespace={} cause=\"{}\"",
+                    gateNamespace,
+                    error.getMessage())));
     informer
         .start()
         .whenComplete(

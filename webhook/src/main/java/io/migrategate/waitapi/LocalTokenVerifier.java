@@ -1,9 +1,7 @@
 package io.migrategate.waitapi;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.migrategate.metrics.PrometheusText;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.Signature;
@@ -32,8 +30,6 @@ import java.util.function.LongSupplier;
 public final class LocalTokenVerifier {
   /** Allowed clock difference to the API server for {@code nbf}. */
   static final long CLOCK_SKEW_SECONDS = 60;
-
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   /** Why a token went to TokenReview. */
   enum Fallback {
@@ -99,7 +95,7 @@ public final class LocalTokenVerifier {
       why = Fallback.KEYS_UNAVAILABLE;
     } else {
       String[] parts = token.split("\\.", -1);
-      JsonNode header = parts.length == 3 ? json(parts[0]) : null;
+      JsonNode header = parts.length == 3 ? TokenClaims.decode(parts[0]) : null;
       ServiceAccountKeys.Key key =
           header == null ? null : current.keys().get(header.path("kid").asText(""));
       if (key == null) {
@@ -111,10 +107,11 @@ public final class LocalTokenVerifier {
           || !signatureValid(key, parts)) {
         why = Fallback.NOT_VERIFIED;
       } else {
-        identity = identity(json(parts[1]), current.issuer());
+        JsonNode claims = TokenClaims.decode(parts[1]);
+        identity = claims == null ? null : identity(claims, current.issuer());
         if (identity == null) {
           why = Fallback.NOT_VERIFIED;
-        } else if (!boundToLivePod(identity, json(parts[1]))) {
+        } else if (!boundToLivePod(identity, claims)) {
           why = Fallback.POD_NOT_CACHED;
           identity = null;
         }
@@ -130,14 +127,10 @@ public final class LocalTokenVerifier {
 
   /** The claims' identity, when issuer, audience, validity period and pod binding are in order. */
   private TokenReviewer.Result.Authenticated identity(JsonNode claims, String issuer) {
-    if (claims == null || !issuer.equals(claims.path("iss").asText(""))) {
+    if (!issuer.equals(claims.path("iss").asText(""))) {
       return null;
     }
-    JsonNode aud = claims.path("aud");
-    boolean forUs =
-        aud.isTextual()
-            ? aud.asText().equals(audience)
-            : aud.isArray() && containsText(aud, audience);
+    boolean forUs = TokenClaims.isFor(claims, audience);
     long now = epochSecond.getAsLong();
     JsonNode exp = claims.path("exp");
     JsonNode nbf = claims.path("nbf");
@@ -190,24 +183,6 @@ public final class LocalTokenVerifier {
       return signature.verify(Base64.getUrlDecoder().decode(parts[2]));
     } catch (GeneralSecurityException | IllegalArgumentException e) {
       return false;
-    }
-  }
-
-  private static boolean containsText(JsonNode array, String value) {
-    for (JsonNode element : array) {
-      if (element.isTextual() && element.asText().equals(value)) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  private static JsonNode json(String base64Url) {
-    try {
-      JsonNode node = JSON.readTree(Base64.getUrlDecoder().decode(base64Url));
-      return node != null && node.isObject() ? node : null;
-    } catch (IOException | IllegalArgumentException e) {
-      return null;
     }
   }
 

@@ -44,15 +44,14 @@ public final class PendingPods implements LocalTokenVerifier.LivePods, AutoClose
             .runnableInformer(0);
     informer.itemStore(store);
     informer.exceptionHandler(
-        (started, error) -> {
-          FatalErrors.exitIfFatal("pending pod cache", error);
-          if (failing.compareAndSet(false, true)) {
-            LOG.warn(
-                "pending pod cache state=retrying cause=\"{}\" (waiter tokens go to TokenReview)",
-                error.getMessage());
-          }
-          return true;
-        });
+        FatalErrors.retryOthers(
+            "pending pod cache",
+            failing,
+            error ->
+                LOG.warn(
+                    "pending pod cache state=retrying cause=\"{}\" (waiter tokens go to"
+                        + " TokenReview)",
+                    error.getMessage())));
   }
 
   /** Starts the watch and returns at once. */

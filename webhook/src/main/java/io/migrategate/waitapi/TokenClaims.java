@@ -31,10 +31,7 @@ final class TokenClaims {
     if (claims == null) {
       return "not a ServiceAccount token (not a JWT)";
     }
-    JsonNode aud = claims.path("aud");
-    boolean forUs =
-        aud.isTextual() ? aud.asText().equals(audience) : aud.isArray() && contains(aud, audience);
-    if (!forUs) {
+    if (!isFor(claims, audience)) {
       return "the token is not issued for audience " + audience;
     }
     JsonNode exp = claims.path("exp");
@@ -59,6 +56,14 @@ final class TokenClaims {
     return exp.canConvertToLong() ? exp.asLong() : 0;
   }
 
+  /** Whether the claims' {@code aud} (a string or a list) names {@code audience}. */
+  static boolean isFor(JsonNode claims, String audience) {
+    JsonNode aud = claims.path("aud");
+    return aud.isTextual()
+        ? aud.asText().equals(audience)
+        : aud.isArray() && contains(aud, audience);
+  }
+
   private static boolean contains(JsonNode array, String value) {
     for (JsonNode element : array) {
       if (element.isTextual() && element.asText().equals(value)) {
@@ -77,9 +82,13 @@ final class TokenClaims {
     if (first <= 0 || second < 0 || token.indexOf('.', second + 1) >= 0) {
       return null;
     }
+    return decode(token.substring(first + 1, second));
+  }
+
+  /** One base64url part of a JWT as a JSON object, or null when it is not one. */
+  static JsonNode decode(String part) {
     try {
-      byte[] json = Base64.getUrlDecoder().decode(token.substring(first + 1, second));
-      JsonNode node = JSON.readTree(json);
+      JsonNode node = JSON.readTree(Base64.getUrlDecoder().decode(part));
       return node != null && node.isObject() ? node : null;
     } catch (IllegalArgumentException | IOException e) {
       return null;

@@ -406,15 +406,17 @@ class GateSecurityClusterTest {
     return new String(Base64.getDecoder().decode(patch), StandardCharsets.UTF_8);
   }
 
+  /** A wait API request for {@code job} in {@code namespace} with {@code token}. */
+  private static HttpRequest.Builder waitRequest(String namespace, String job, String token) {
+    return HttpRequest.newBuilder(
+            URI.create(scene.waitUrl() + "/wait/v1/namespaces/" + namespace + "/jobs?names=" + job))
+        .header("Authorization", "Bearer " + token);
+  }
+
   private static HttpResponse<String> ask(String namespace, String job, String token)
       throws Exception {
     return http.send(
-        HttpRequest.newBuilder(
-                URI.create(
-                    scene.waitUrl() + "/wait/v1/namespaces/" + namespace + "/jobs?names=" + job))
-            .timeout(Duration.ofSeconds(20))
-            .header("Authorization", "Bearer " + token)
-            .build(),
+        waitRequest(namespace, job, token).timeout(Duration.ofSeconds(20)).build(),
         HttpResponse.BodyHandlers.ofString());
   }
 
@@ -423,16 +425,7 @@ class GateSecurityClusterTest {
     try {
       HttpResponse<InputStream> response =
           http.send(
-              HttpRequest.newBuilder(
-                      URI.create(
-                          scene.waitUrl()
-                              + "/wait/v1/namespaces/"
-                              + namespace
-                              + "/jobs?names="
-                              + job))
-                  .timeout(Duration.ofSeconds(20))
-                  .header("Authorization", "Bearer " + token)
-                  .build(),
+              waitRequest(namespace, job, token).timeout(Duration.ofSeconds(20)).build(),
               HttpResponse.BodyHandlers.ofInputStream());
       response.body().close();
       return response.statusCode();
@@ -447,16 +440,7 @@ class GateSecurityClusterTest {
   private static Lines stream(String namespace, String job, String token) throws Exception {
     HttpResponse<InputStream> response =
         http.send(
-            HttpRequest.newBuilder(
-                    URI.create(
-                        scene.waitUrl()
-                            + "/wait/v1/namespaces/"
-                            + namespace
-                            + "/jobs?names="
-                            + job))
-                .header("Authorization", "Bearer " + token)
-                .build(),
-            HttpResponse.BodyHandlers.ofInputStream());
+            waitRequest(namespace, job, token).build(), HttpResponse.BodyHandlers.ofInputStream());
     assertEquals(200, response.statusCode());
     return new Lines(response.body());
   }
