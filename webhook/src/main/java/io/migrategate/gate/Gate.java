@@ -3,6 +3,7 @@ package io.migrategate.gate;
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.InjectionConfig;
 import io.migrategate.jobs.KubernetesJobTracking;
+import io.migrategate.kube.ApiRequests;
 import io.migrategate.tls.SelfManagedTls;
 import io.migrategate.tls.SelfManagedTlsConfig;
 import io.migrategate.tls.ServingNames;
@@ -116,6 +117,7 @@ public final class Gate {
                 TLS_DEBOUNCE,
                 TLS_POLL_INTERVAL);
     metrics.addSection(certificates::metrics);
+    metrics.addSection(ApiRequests.PROCESS::render);
     this.heartbeats = new EventLoopHeartbeats();
     this.health =
         new GateHealth(
@@ -197,6 +199,7 @@ public final class Gate {
             new WaitApi.StreamLimits(limits.maxStreamsPerServiceAccount(), limits.reauthInterval()),
             () -> System.currentTimeMillis() / 1000);
     metrics.addSection(waitApi::renderMetrics);
+    metrics.addSection(jobs.ledger()::renderMetrics);
     metrics.addSection(() -> ConnectionLimiter.render(admissionConnections, waitConnections));
     metrics.addSection(() -> BoundedWorkers.render(workers, confirmWorkers));
 

@@ -9,7 +9,8 @@ import java.time.Duration;
 /**
  * The gate's fabric8 clients. fabric8's own request retries are always off: every caller has its
  * own policy (informers retry on their schedule, a review has a deadline, a check runs again), and
- * a retrying call would hide for a minute that the API server is gone.
+ * a retrying call would hide for a minute that the API server is gone. Every request they send is
+ * counted in {@link ApiRequests#PROCESS}.
  */
 public final class KubernetesClients {
   /**
@@ -24,9 +25,7 @@ public final class KubernetesClients {
 
   /** For informers and background work that retries on its own. */
   public static KubernetesClient withoutRetries(Config config) {
-    return new KubernetesClientBuilder()
-        .withConfig(new ConfigBuilder(config).withRequestRetryBackoffLimit(0).build())
-        .build();
+    return counted(new ConfigBuilder(config).withRequestRetryBackoffLimit(0).build());
   }
 
   /**
@@ -35,13 +34,20 @@ public final class KubernetesClients {
    */
   public static KubernetesClient oneAttempt(Config config, Duration timeout) {
     int millis = Math.toIntExact(timeout.toMillis());
+    return counted(
+        new ConfigBuilder(config)
+            .withRequestTimeout(millis)
+            .withConnectionTimeout(millis)
+            .withRequestRetryBackoffLimit(0)
+            .build());
+  }
+
+  private static KubernetesClient counted(Config config) {
     return new KubernetesClientBuilder()
-        .withConfig(
-            new ConfigBuilder(config)
-                .withRequestTimeout(millis)
-                .withConnectionTimeout(millis)
-                .withRequestRetryBackoffLimit(0)
-                .build())
+        .withConfig(config)
+        .withHttpClientBuilderConsumer(
+            builder ->
+                builder.addOrReplaceInterceptor("migrate-gate-requests", ApiRequests.PROCESS))
         .build();
   }
 }

@@ -7,10 +7,12 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.migrategate.kube.FatalErrors;
+import io.migrategate.metrics.PrometheusText;
 import java.net.HttpURLConnection;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -69,6 +71,22 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   static final Duration RETRY_MAX = Duration.ofMinutes(1);
   static final int CONFLICT_ATTEMPTS = 10;
 
+  /**
+   * Changes to a shard within this window become one write: a shard is written this long after it
+   * changes, plus up to as much again at random, so two replicas seldom write the same change at
+   * once (the later one finds it stored and writes nothing). Memory answers at once meanwhile.
+   */
+  static final Duration BATCH_WINDOW = Duration.ofSeconds(1);
+
+  /**
+   * Each write rewrites a shard whole (up to 900 KiB): a big shard waits longer, so one namespace's
+   * stream of successes costs the API server and etcd at most this many bytes per second.
+   */
+  static final long SHARD_BYTES_PER_SECOND = 64 * 1024;
+
+  /** How long a stopping gate gives its batched writes. */
+  static final Duration FLUSH_TIMEOUT = Duration.ofSeconds(2);
+
   /** A reference is written again when the stored one is older than this (bounded writes). */
   static final Duration REFERENCE_REFRESH = Duration.ofHours(12);
 
@@ -87,6 +105,8 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   private final ScheduledExecutorService writer;
   private final AtomicBoolean writesFailing = new AtomicBoolean();
   private final LongAdder writes = new LongAdder();
+  private final LongAdder writtenBytes = new LongAdder();
+  private final Map<String, Long> shardBytes = new ConcurrentHashMap<>();
   private final LongAdder conflicts = new LongAdder();
   private final LongAdder rejected = new LongAdder();
   private final Map<String, Instant> pendingReferences = new ConcurrentHashMap<>();
@@ -425,10 +445,61 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
     return conflicts.sum();
   }
 
+  /** A shard's data as the API server stores it: keys and values (a write rewrites it whole). */
+  private static long dataBytes(Map<String, String> data) {
+    long bytes = 0;
+    for (Map.Entry<String, String> entry : data.entrySet()) {
+      bytes += entry.getKey().length() + entry.getValue().length();
+    }
+    return bytes;
+  }
+
+  /** Prometheus text of the ledger's metrics (appended to the gate's /metrics). */
+  public String renderMetrics() {
+    return new PrometheusText()
+        .counter(
+            "migrate_gate_ledger_writes_total",
+            "ConfigMap writes of the success ledger (shards and the watch mark).",
+            writes.sum())
+        .counter(
+            "migrate_gate_ledger_written_bytes_total",
+            "Data bytes of the ledger shards written (each write rewrites its shard whole).",
+            writtenBytes.sum())
+        .counter(
+            "migrate_gate_ledger_write_conflicts_total",
+            "Ledger writes that met another replica's write (409) and merged again.",
+            conflicts.sum())
+        .gauge("migrate_gate_ledger_entries", "Ledger entries held in memory.", size())
+        .counter(
+            "migrate_gate_ledger_rejected_entries_total",
+            "Stored entries ignored because their seal did not verify (tampering).",
+            rejected.sum())
+        .toString();
+  }
+
   @Override
   public void close() {
     if (informer != null) {
       informer.stop();
+    }
+    // Successes still inside their batch window are written now, within a bound: a replica that
+    // stops (a rollout) loses none, even of a Job that is already gone.
+    if (seal != null && !dirty.isEmpty() && !writer.isShutdown()) {
+      try {
+        writer
+            .submit(() -> List.copyOf(dirty).forEach(this::persist))
+            .get(FLUSH_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (java.util.concurrent.ExecutionException
+          | java.util.concurrent.TimeoutException
+          | java.util.concurrent.RejectedExecutionException e) {
+        LOG.warn(
+            "success ledger state=unflushed shards={} cause=\"{}\" (the entries are in the other"
+                + " replica's memory if it runs, and in the Jobs while they exist)",
+            dirty.size(),
+            describe(e));
+      }
     }
     writer.shutdownNow();
   }
@@ -522,8 +593,21 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
       return; // nothing is written before the key is loaded; the first read marks what is due
     }
     if (dirty.add(namespace)) {
-      writer.execute(() -> persist(namespace));
+      try {
+        writer.schedule(
+            () -> persist(namespace), writeDelayMillis(namespace), TimeUnit.MILLISECONDS);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // shutting down: close() flushed what was pending
+      }
     }
+  }
+
+  /** {@link #BATCH_WINDOW}, or longer for a big shard, plus up to a window at random. */
+  private long writeDelayMillis(String namespace) {
+    long window = BATCH_WINDOW.toMillis();
+    long bySize = shardBytes.getOrDefault(namespace, 0L) * 1000 / SHARD_BYTES_PER_SECOND;
+    return Math.max(window, bySize)
+        + java.util.concurrent.ThreadLocalRandom.current().nextLong(window + 1);
   }
 
   /** What a shard should hold: what is stored merged with memory, within the policy's bounds. */
@@ -554,7 +638,7 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
     String name = shardName(namespace);
     try {
       for (int attempt = 1; attempt <= CONFLICT_ATTEMPTS; attempt++) {
-        ConfigMap current = client.configMaps().inNamespace(gateNamespace).withName(name).get();
+        ConfigMap current = stored(name, attempt);
         Map<String, String> storedData =
             current == null || current.getData() == null ? Map.of() : current.getData();
         Map<String, String> wanted =
@@ -582,7 +666,10 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
             // update() sends the resourceVersion read above: a concurrent write makes it a 409.
             client.configMaps().inNamespace(gateNamespace).resource(next).update();
           }
+          long bytes = dataBytes(wanted);
           writes.increment();
+          writtenBytes.add(bytes);
+          shardBytes.put(namespace, bytes);
           succeeded(namespace);
           return;
         } catch (KubernetesClientException e) {
@@ -596,6 +683,19 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
     } catch (RuntimeException e) {
       failed(namespace, e);
     }
+  }
+
+  /**
+   * The shard as stored: first the informer's copy, which costs no request (half the API calls of a
+   * write under Job churn); after a conflict, read from the API server. A stale copy only costs
+   * that conflict: the write sends its resourceVersion.
+   */
+  private ConfigMap stored(String name, int attempt) {
+    SharedIndexInformer<ConfigMap> watched = informer;
+    if (attempt == 1 && watched != null && watched.hasSynced()) {
+      return watched.getStore().getByKey(gateNamespace + "/" + name);
+    }
+    return client.configMaps().inNamespace(gateNamespace).withName(name).get();
   }
 
   private ConfigMap shard(String namespace, Map<String, String> data) {
@@ -658,7 +758,7 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
     return name.startsWith(NAME_PREFIX) ? name.substring(NAME_PREFIX.length()) : null;
   }
 
-  private static String describe(RuntimeException e) {
+  private static String describe(Exception e) {
     if (e instanceof KubernetesClientException k && k.getCode() > 0) {
       return "HTTP " + k.getCode() + ": " + k.getMessage();
     }

@@ -32,8 +32,8 @@ class GateLoadTest {
   static final int FLOOD_PER_SECOND = 1_000;
   static final Duration DURATION = Duration.ofSeconds(15);
 
-  /** The gate's heap in production: 60% (gate.jvmopts) of the 512 MiB memory limit. */
-  static final long HEAP_LIMIT_BYTES = 307L * 1024 * 1024;
+  /** The gate's heap in production: 50% (gate.jvmopts) of the 512 MiB memory limit. */
+  static final long HEAP_LIMIT_BYTES = 256L * 1024 * 1024;
 
   @TempDir Path dir;
 

@@ -30,14 +30,19 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code benchmarks/scale/run}, first part of issue 13: how the gate starts in a cluster with many
- * Jobs. Populates the local control plane with {@code JOBS} suspended Jobs (pod templates of about
- * {@code TEMPLATE_BYTES}) across {@code NAMESPACES} namespaces (once; a later run reuses them),
- * then starts the gate jar as a process with the heap {@code HEAP} and measures: start → ready,
- * start → Job tracker synced, peak RSS, heap after GC, and whether it survived. Prints a Markdown
+ * {@code benchmarks/scale/run} (issue 13): the gate in a cluster with many Jobs. Populates the
+ * local control plane with {@code JOBS} suspended Jobs (pod templates of about {@code
+ * TEMPLATE_BYTES}) across {@code NAMESPACES} namespaces (once; a later run reuses them), then
+ * starts the gate jar as a process with the image's JVM options under the memory limit {@code
+ * LIMIT} and measures: start → ready, start → Job tracker synced, peak RSS, the live heap and where
+ * the rest of the memory goes (Native Memory Tracking), and whether it survived. With {@code
+ * CHURN_SECONDS} > 0, then a quiet and a churn window ({@link ScaleChurn}). Prints a Markdown
  * report.
  *
- * <pre>ScaleBenchmark KUBECONFIG GATE_JAR OUT_DIR JOBS NAMESPACES TEMPLATE_BYTES HEAP LABEL</pre>
+ * <pre>
+ * ScaleBenchmark KUBECONFIG GATE_JAR OUT_DIR JOBS NAMESPACES TEMPLATE_BYTES LIMIT LABEL
+ *     [CHURN_SECONDS [CHURN_RATE [REPLICAS [OWNERS]]]]
+ * </pre>
  */
 public final class ScaleBenchmark {
   static final String SCALE_LABEL = "migrate-gate.test/scale";
@@ -52,18 +57,78 @@ public final class ScaleBenchmark {
     int jobs = Integer.parseInt(args[3]);
     int namespaces = Integer.parseInt(args[4]);
     int templateBytes = Integer.parseInt(args[5]);
-    String heap = args[6];
+    String limit = args[6];
     String label = args[7];
+    int churnSeconds = args.length > 8 ? Integer.parseInt(args[8]) : 0;
+    int churnRate = args.length > 9 ? Integer.parseInt(args[9]) : 100;
+    int replicas = args.length > 10 ? Integer.parseInt(args[10]) : 1;
+    int owners = args.length > 11 ? Integer.parseInt(args[11]) : 0;
     try (KubernetesClient admin =
         new KubernetesClientBuilder()
             .withConfig(Config.fromKubeconfig(Files.readString(kubeconfig)))
             .build()) {
-      long populateMillis = populate(admin, "mg-scale", jobs, namespaces, templateBytes);
+      long populateMillis =
+          populate(admin, "mg-scale", jobs, namespaces, templateBytes)
+              + populateOwners(admin, "mg-scale", owners, namespaces);
       String gateNamespace = gateNamespace(admin, "mg-scale-gate");
-      Result result = startGate(kubeconfig, jar, out, gateNamespace, heap);
+      AfterSync churn =
+          churnSeconds <= 0
+              ? gate -> ""
+              : gate -> {
+                ScaleChurn scene =
+                    new ScaleChurn(
+                        admin,
+                        "mg-scale",
+                        jobs,
+                        namespaces,
+                        gate.admissionPort(),
+                        gate.probePort(),
+                        gate.pid(),
+                        gate.caPem(),
+                        gate.gcLog());
+                String single =
+                    ScaleChurn.report(scene.run(Duration.ofSeconds(churnSeconds), churnRate));
+                if (replicas < 2) {
+                  return single;
+                }
+                // The second replica starts beside the first, as a rollout or a scale-up does.
+                Result second =
+                    startGate(
+                        kubeconfig,
+                        jar,
+                        Files.createDirectories(out.resolve("second-replica")),
+                        gateNamespace,
+                        limit,
+                        other ->
+                            ScaleChurn.report(
+                                List.of(
+                                    scene
+                                        .withSecondReplica(other.probePort())
+                                        .replicasWindow(
+                                            Duration.ofSeconds(churnSeconds), churnRate))));
+                return single
+                    + "\n"
+                    + report(
+                        "second replica, started beside the first",
+                        jobs,
+                        namespaces,
+                        templateBytes,
+                        limit,
+                        0,
+                        second);
+              };
+      Result result = startGate(kubeconfig, jar, out, gateNamespace, limit, churn);
       System.out.println(
-          report(label, jobs, namespaces, templateBytes, heap, populateMillis, result));
+          report(label, jobs, namespaces, templateBytes, limit, populateMillis, result));
     }
+  }
+
+  /** The running, synced gate, for a phase measured after its start. */
+  record RunningGate(long pid, int admissionPort, int probePort, String caPem, Path gcLog) {}
+
+  /** Measures something with the synced gate; returns Markdown for the report. */
+  interface AfterSync {
+    String measure(RunningGate gate) throws Exception;
   }
 
   /** Suspended Jobs (the Job controller creates no pods), created once: returns the time taken. */
@@ -85,19 +150,7 @@ public final class ScaleBenchmark {
       return 0;
     }
     for (int n = 0; n < namespaces; n++) {
-      String name = namespace(prefix, n);
-      if (admin.namespaces().withName(name).get() == null) {
-        admin
-            .namespaces()
-            .resource(
-                new NamespaceBuilder()
-                    .withNewMetadata()
-                    .withName(name)
-                    .addToLabels(SCALE_LABEL, prefix)
-                    .endMetadata()
-                    .build())
-            .create();
-      }
+      labelledNamespace(admin, namespace(prefix, n), prefix);
     }
     String filler = "x".repeat(Math.max(0, templateBytes - 300));
     ExecutorService pool = Executors.newFixedThreadPool(8);
@@ -121,6 +174,125 @@ public final class ScaleBenchmark {
                       throw e;
                     }
                   }
+                }));
+      }
+      for (Future<?> create : creates) {
+        create.get();
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    return Duration.ofNanos(System.nanoTime() - start).toMillis();
+  }
+
+  /**
+   * Creates namespace {@code name} labelled with the population {@code prefix}, unless it exists.
+   */
+  static void labelledNamespace(KubernetesClient admin, String name, String prefix) {
+    if (admin.namespaces().withName(name).get() == null) {
+      admin
+          .namespaces()
+          .resource(
+              new NamespaceBuilder()
+                  .withNewMetadata()
+                  .withName(name)
+                  .addToLabels(SCALE_LABEL, prefix)
+                  .endMetadata()
+                  .build())
+          .create();
+    }
+  }
+
+  /**
+   * {@code owners} paused Deployments without replicas, each with a ReplicaSet it controls: what
+   * fills the gate's owner caches (created directly: the local controller manager would make the
+   * ReplicaSets at 20 requests/s). Once; returns the time taken.
+   */
+  static long populateOwners(KubernetesClient admin, String prefix, int owners, int namespaces)
+      throws Exception {
+    long start = System.nanoTime();
+    int existing =
+        admin
+            .apps()
+            .deployments()
+            .inAnyNamespace()
+            .withLabel(SCALE_LABEL, prefix)
+            .list()
+            .getItems()
+            .size();
+    if (existing >= owners) {
+      return 0;
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(8);
+    try {
+      List<Future<?>> creates = new ArrayList<>();
+      for (int i = existing; i < owners; i++) {
+        int index = i;
+        creates.add(
+            pool.submit(
+                () -> {
+                  String namespace = namespace(prefix, index % namespaces);
+                  String name = String.format(Locale.ROOT, "app-%06d", index);
+                  Map<String, String> labels = Map.of(SCALE_LABEL, prefix, "app", name);
+                  var deployment =
+                      admin
+                          .apps()
+                          .deployments()
+                          .inNamespace(namespace)
+                          .resource(
+                              new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
+                                  .withNewMetadata()
+                                  .withName(name)
+                                  .withLabels(labels)
+                                  .endMetadata()
+                                  .withNewSpec()
+                                  .withPaused(true)
+                                  .withReplicas(0)
+                                  .withNewSelector()
+                                  .withMatchLabels(labels)
+                                  .endSelector()
+                                  .withNewTemplate()
+                                  .withNewMetadata()
+                                  .withLabels(labels)
+                                  .endMetadata()
+                                  .withNewSpec()
+                                  .withContainers(
+                                      new ContainerBuilder()
+                                          .withName("app")
+                                          .withImage("registry.example/app:1")
+                                          .build())
+                                  .endSpec()
+                                  .endTemplate()
+                                  .endSpec()
+                                  .build())
+                          .create();
+                  admin
+                      .apps()
+                      .replicaSets()
+                      .inNamespace(namespace)
+                      .resource(
+                          new io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder()
+                              .withNewMetadata()
+                              .withName(name + "-0")
+                              .withLabels(labels)
+                              .addNewOwnerReference()
+                              .withApiVersion("apps/v1")
+                              .withKind("Deployment")
+                              .withName(name)
+                              .withUid(deployment.getMetadata().getUid())
+                              .withController(true)
+                              .endOwnerReference()
+                              .endMetadata()
+                              .withNewSpec()
+                              .withReplicas(0)
+                              .withNewSelector()
+                              .withMatchLabels(labels)
+                              .endSelector()
+                              .withTemplate(deployment.getSpec().getTemplate())
+                              .endSpec()
+                              .build())
+                      .create();
+                  return null;
                 }));
       }
       for (Future<?> create : creates) {
@@ -185,34 +357,58 @@ public final class ScaleBenchmark {
   record Result(
       long readyMillis,
       long trackerMillis,
+      long ownerCachesMillis,
       long peakRssBytes,
       long[] heap,
       long liveHeapBytes,
       long rssBytes,
+      Map<String, Long> nativeMemory,
+      String afterSync,
       boolean survived,
       int exitCode,
       String logTail) {}
 
-  static Result startGate(Path kubeconfig, Path jar, Path out, String gateNamespace, String heap)
+  /** The image's JVM options (gate.jvmopts) under a memory limit of {@code limit}. */
+  static List<String> imageJvmOptions(String limit, Path gcLog) throws IOException {
+    List<String> options = new ArrayList<>();
+    for (String line :
+        Files.readAllLines(
+            Path.of(System.getProperty("migrategate.projectRoot", "."))
+                .resolve("webhook/src/main/jvm/gate.jvmopts"))) {
+      if (!line.isBlank() && !line.trim().startsWith("#")) {
+        options.add(line.trim());
+      }
+    }
+    // What a container's cgroup limit tells the JVM, here given directly.
+    options.add("-XX:MaxRAM=" + limit);
+    options.add("-Xlog:gc:file=" + gcLog);
+    options.add("-XX:NativeMemoryTracking=summary");
+    // To try other settings against the same population: later options win.
+    String extra = System.getenv().getOrDefault("GATE_EXTRA_JVM_OPTS", "").trim();
+    if (!extra.isEmpty()) {
+      options.addAll(List.of(extra.split("\\s+")));
+    }
+    return options;
+  }
+
+  static Result startGate(
+      Path kubeconfig, Path jar, Path out, String gateNamespace, String limit, AfterSync afterSync)
       throws Exception {
     GateCommand.Tls tls = GateCommand.Tls.writeTo(out);
+    int admissionPort = freePort();
     int probePort = freePort();
     Path gcLog = out.resolve("gc.log");
     Files.deleteIfExists(gcLog);
     List<String> command =
         new GateCommand(
                 jar,
-                List.of(
-                    "-XX:+UseSerialGC",
-                    "-Xmx" + heap,
-                    "-XX:+ExitOnOutOfMemoryError",
-                    "-Xlog:gc:file=" + gcLog),
+                imageJvmOptions(limit, gcLog),
                 tls.cert(),
                 tls.key(),
                 gateNamespace,
                 kubeconfig,
                 List.of("--audit-interval", "0s"))
-            .build(freePort(), freePort(), probePort);
+            .build(admissionPort, freePort(), probePort);
     Path log = out.resolve("gate.log");
     long start = System.nanoTime();
     Process gate =
@@ -220,11 +416,12 @@ public final class ScaleBenchmark {
     long pid = gate.pid();
     long ready = -1;
     long tracker = -1;
+    long owners = -1;
     long peak = 0;
     long deadline = start + TRACKER_DEADLINE.toNanos();
     HttpClient http = HttpClient.newHttpClient();
     try {
-      while (gate.isAlive() && tracker < 0 && System.nanoTime() < deadline) {
+      while (gate.isAlive() && (tracker < 0 || owners < 0) && System.nanoTime() < deadline) {
         peak = Math.max(peak, GateLoadBenchmark.status(pid, "VmHWM"));
         String metrics = get(http, "http://127.0.0.1:" + probePort + "/metrics");
         long now = Duration.ofNanos(System.nanoTime() - start).toMillis();
@@ -232,8 +429,11 @@ public final class ScaleBenchmark {
         if (ready < 0 && metrics.lines().anyMatch("migrate_gate_ready 1"::equals)) {
           ready = now;
         }
-        if (metrics.lines().anyMatch("migrate_gate_job_tracker_ready 1"::equals)) {
+        if (tracker < 0 && metrics.lines().anyMatch("migrate_gate_job_tracker_ready 1"::equals)) {
           tracker = now;
+        }
+        if (owners < 0 && metrics.lines().anyMatch("migrate_gate_owner_caches_synced 1"::equals)) {
+          owners = now;
         }
         Thread.sleep(50);
       }
@@ -243,6 +443,14 @@ public final class ScaleBenchmark {
       // "after" holds old garbage the serial collector has not collected yet).
       long live = survived ? liveHeapAfterFullGc(pid, gcLog) : -1;
       long rss = survived ? GateLoadBenchmark.rssBytes(pid) : -1;
+      Map<String, Long> nativeMemory = survived ? nativeMemory(pid, out) : Map.of();
+      String measured =
+          survived
+              ? afterSync.measure(
+                  new RunningGate(pid, admissionPort, probePort, tls.caPem(), gcLog))
+              : "";
+      peak = Math.max(peak, GateLoadBenchmark.status(pid, "VmHWM"));
+      survived = survived && gate.isAlive();
       int exit = -1;
       if (gate.isAlive()) {
         gate.destroy();
@@ -259,16 +467,54 @@ public final class ScaleBenchmark {
       return new Result(
           ready,
           tracker,
+          owners,
           peak,
           GateLoadBenchmark.heapFromGcLog(gcLog),
           live,
           rss,
+          nativeMemory,
+          measured,
           survived,
           exit,
           tail);
     } finally {
       gate.destroyForcibly();
     }
+  }
+
+  private static final java.util.regex.Pattern NMT_LINE =
+      java.util.regex.Pattern.compile(
+          "^-?\\s*([A-Za-z][A-Za-z ]*[A-Za-z]) \\(reserved=\\d+KB, committed=(\\d+)KB\\)");
+
+  /**
+   * Committed memory by Native Memory Tracking category ({@code jcmd PID VM.native_memory
+   * summary}), in bytes; the whole output is kept in {@code OUT_DIR/nmt.txt}.
+   */
+  static Map<String, Long> nativeMemory(long pid, Path out) throws Exception {
+    Process jcmd =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(pid),
+                "VM.native_memory",
+                "summary")
+            .redirectErrorStream(true)
+            .start();
+    String text = new String(jcmd.getInputStream().readAllBytes());
+    jcmd.waitFor(60, TimeUnit.SECONDS);
+    Files.writeString(out.resolve("nmt.txt"), text);
+    Map<String, Long> committed = new LinkedHashMap<>();
+    java.util.regex.Matcher total =
+        java.util.regex.Pattern.compile("Total: reserved=\\d+KB, committed=(\\d+)KB").matcher(text);
+    if (total.find()) {
+      committed.put("Total", Long.parseLong(total.group(1)) << 10);
+    }
+    for (String line : text.split("\n")) {
+      java.util.regex.Matcher m = NMT_LINE.matcher(line.trim());
+      if (m.find()) {
+        committed.put(m.group(1), Long.parseLong(m.group(2)) << 10);
+      }
+    }
+    return committed;
   }
 
   /** {@code jcmd PID GC.run}, then the heap after that full collection from the GC log. */
@@ -318,19 +564,19 @@ public final class ScaleBenchmark {
       int jobs,
       int namespaces,
       int templateBytes,
-      String heap,
+      String limit,
       long populateMillis,
       Result result) {
     StringBuilder text = new StringBuilder();
     text.append(
         String.format(
             Locale.ROOT,
-            "### %s: %,d Jobs (templates ~%,d bytes) in %,d namespaces, gate -Xmx%s%n%n",
+            "### %s: %,d Jobs (templates ~%,d bytes) in %,d namespaces, gate under a %s limit%n%n",
             label,
             jobs,
             templateBytes,
             namespaces,
-            heap));
+            limit));
     text.append("| figure | value |\n| --- | --- |\n");
     Map<String, String> rows = new LinkedHashMap<>();
     rows.put("populate (0: reused)", populateMillis / 1000.0 + " s");
@@ -340,6 +586,9 @@ public final class ScaleBenchmark {
     rows.put(
         "start → Job tracker synced",
         result.trackerMillis() < 0 ? "never" : result.trackerMillis() / 1000.0 + " s");
+    rows.put(
+        "start → owner caches synced",
+        result.ownerCachesMillis() < 0 ? "never" : result.ownerCachesMillis() / 1000.0 + " s");
     rows.put("peak RSS (VmHWM)", (result.peakRssBytes() >> 20) + " MiB");
     rows.put(
         "heap: most before a GC / most after a GC / max",
@@ -354,6 +603,22 @@ public final class ScaleBenchmark {
         result.liveHeapBytes() < 0
             ? "-"
             : (result.liveHeapBytes() >> 20) + " / " + (result.rssBytes() >> 20) + " MiB");
+    if (!result.nativeMemory().isEmpty()) {
+      StringBuilder committed = new StringBuilder();
+      result
+          .nativeMemory()
+          .forEach(
+              (category, bytes) -> {
+                if (bytes >= 4 << 20 || category.equals("Total")) {
+                  committed
+                      .append(committed.length() == 0 ? "" : ", ")
+                      .append(category)
+                      .append(' ')
+                      .append(bytes >> 20);
+                }
+              });
+      rows.put("synced: committed MiB by NMT category (≥ 4 MiB)", committed.toString());
+    }
     rows.put(
         "survived",
         result.survived()
@@ -364,6 +629,7 @@ public final class ScaleBenchmark {
     for (Map.Entry<String, String> row : rows.entrySet()) {
       text.append("| ").append(row.getKey()).append(" | ").append(row.getValue()).append(" |\n");
     }
+    text.append(result.afterSync());
     if (!result.survived()) {
       text.append("\n```\n").append(result.logTail()).append("\n```\n");
     }

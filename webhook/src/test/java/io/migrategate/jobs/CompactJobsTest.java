@@ -1,8 +1,10 @@
 package io.migrategate.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.migrategate.core.JobVerdictTest;
@@ -86,5 +88,53 @@ class CompactJobsTest {
             .getMetadata()
             .getNamespace(),
         "one String per namespace");
+    assertEquals(java.util.Map.of(), compact.getMetadata().getLabels(), "no labels");
+  }
+
+  @Test
+  void repeatedValuesAreKeptOnceAndAnOwningCronJobIsStillRecognized() {
+    java.util.function.Function<String, Job> failedRun =
+        message ->
+            new io.fabric8.kubernetes.api.model.batch.v1.JobBuilder()
+                .withNewMetadata()
+                .withName("nightly-29000000")
+                .withNamespace("batch")
+                .addNewOwnerReference()
+                .withApiVersion(new String("batch/v1"))
+                .withKind(new String("CronJob"))
+                .withName("nightly")
+                .withUid("c1")
+                .withController(true)
+                .endOwnerReference()
+                .endMetadata()
+                .withNewStatus()
+                .addNewCondition()
+                .withType(new String("Failed"))
+                .withStatus(new String("True"))
+                .withReason(new String("BackoffLimitExceeded"))
+                .withMessage(message)
+                .endCondition()
+                .endStatus()
+                .build();
+    Job one = CompactJobs.compact(failedRun.apply(new String("Job has reached the backoff limit")));
+    Job two = CompactJobs.compact(failedRun.apply(new String("Job has reached the backoff limit")));
+    assertTrue(CompactJobs.isCronJobRun(one), "the CronJob owner is kept");
+    var first = one.getStatus().getConditions().get(0);
+    var second = two.getStatus().getConditions().get(0);
+    assertSame(first.getReason(), second.getReason());
+    assertSame(first.getMessage(), second.getMessage());
+    assertSame(
+        one.getMetadata().getOwnerReferences().get(0).getKind(),
+        two.getMetadata().getOwnerReferences().get(0).getKind());
+    // A message too long to be a shared phrase (it names pods, say) is kept, not shared.
+    String unique = "x".repeat(CompactJobs.MAX_SHARED_LENGTH + 1);
+    assertEquals(
+        unique,
+        CompactJobs.compact(failedRun.apply(unique))
+            .getStatus()
+            .getConditions()
+            .get(0)
+            .getMessage());
+    assertNotSame(unique, CompactJobs.shared(new String(unique)));
   }
 }

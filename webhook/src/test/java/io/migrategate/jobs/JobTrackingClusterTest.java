@@ -106,15 +106,7 @@ class JobTrackingClusterTest {
       LocalCluster.await(
           "the doubt is stored in the ledger",
           DEADLINE,
-          () -> {
-            ConfigMap shard =
-                admin
-                    .configMaps()
-                    .inNamespace(gateNamespace)
-                    .withName(ConfigMapSuccessLedger.shardName(app))
-                    .get();
-            return shard.getData().get("schema").contains("\"doubtedAt\"");
-          });
+          () -> shard(admin, gateNamespace, app).get("schema").contains("\"doubtedAt\""));
 
       // The migration runs again: its success passes pods, also after its deletion.
       runToTheEnd(admin, app, "schema", false);
@@ -142,14 +134,7 @@ class JobTrackingClusterTest {
     // Someone who may write ConfigMaps in the gate's namespace (but not read its Secrets) forges
     // bank's shard twice over: shop's genuine sealed entry copied across, and an entry of their own
     // with a future date and a made-up seal.
-    Map<String, String> shopEntries =
-        admin
-            .configMaps()
-            .inNamespace(gateNamespace)
-            .withName(ConfigMapSuccessLedger.shardName(shop))
-            .get()
-            .getData();
-    String copied = shopEntries.get("migrate");
+    String copied = shard(admin, gateNamespace, shop).get("migrate");
     String invented =
         copied
             .replaceAll("\"seal\":\"[^\"]*\"", "\"seal\":\"" + "A".repeat(43) + "\"")
@@ -177,6 +162,49 @@ class JobTrackingClusterTest {
       }
       assertFalse(gate.tracker().allSucceeded(bank, List.of("migrate"), null));
     }
+  }
+
+  @Test
+  void successesArrivingTogetherAreOneWriteAndAStoppingGateWritesWhatItHolds(LocalCluster cluster) {
+    KubernetesClient admin = cluster.client();
+    String gateNamespace = gateNamespace(cluster);
+    String batch = cluster.createNamespace("mg-batch", Map.of());
+    int jobs = 30;
+    try (KubernetesJobTracking gate = start(cluster, gateNamespace)) {
+      long writesBefore = gate.ledger().writes();
+      for (int i = 0; i < jobs; i++) {
+        ExternallyManagedJobs.succeeded(admin, batch, "report-" + i, Map.of());
+      }
+      LocalCluster.await(
+          "all " + jobs + " successes are stored in " + batch + "'s ledger shard",
+          DEADLINE,
+          () -> shard(admin, gateNamespace, batch).size() == jobs);
+      long writes = gate.ledger().writes() - writesBefore;
+      // One write per success before batching; now one per batch window (1-2 s) at most.
+      assertTrue(writes <= 8, jobs + " successes took " + writes + " ledger writes");
+
+      // A success inside its batch window when the gate stops is written on the way out.
+      ExternallyManagedJobs.succeeded(admin, batch, "last", Map.of());
+      LocalCluster.await(
+          "the gate's ledger holds the last success (in memory)",
+          DEADLINE,
+          () -> gate.ledger().find(batch, "last").isPresent());
+    }
+    assertTrue(
+        shard(admin, gateNamespace, batch).containsKey("last"),
+        "the stopping gate wrote the success it held");
+  }
+
+  /** The stored ledger entries of {@code namespace}'s Jobs (none: empty). */
+  private static Map<String, String> shard(
+      KubernetesClient admin, String gateNamespace, String namespace) {
+    ConfigMap shard =
+        admin
+            .configMaps()
+            .inNamespace(gateNamespace)
+            .withName(ConfigMapSuccessLedger.shardName(namespace))
+            .get();
+    return shard == null || shard.getData() == null ? Map.of() : shard.getData();
   }
 
   private static KubernetesJobTracking start(LocalCluster cluster, String gateNamespace) {
