@@ -3,6 +3,10 @@ package io.migrategate.gate;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
+import io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.Config;
@@ -231,67 +235,13 @@ public final class ScaleBenchmark {
         creates.add(
             pool.submit(
                 () -> {
-                  String namespace = namespace(prefix, index % namespaces);
                   String name = String.format(Locale.ROOT, "app-%06d", index);
-                  Map<String, String> labels = Map.of(SCALE_LABEL, prefix, "app", name);
-                  var deployment =
-                      admin
-                          .apps()
-                          .deployments()
-                          .inNamespace(namespace)
-                          .resource(
-                              new io.fabric8.kubernetes.api.model.apps.DeploymentBuilder()
-                                  .withNewMetadata()
-                                  .withName(name)
-                                  .withLabels(labels)
-                                  .endMetadata()
-                                  .withNewSpec()
-                                  .withPaused(true)
-                                  .withReplicas(0)
-                                  .withNewSelector()
-                                  .withMatchLabels(labels)
-                                  .endSelector()
-                                  .withNewTemplate()
-                                  .withNewMetadata()
-                                  .withLabels(labels)
-                                  .endMetadata()
-                                  .withNewSpec()
-                                  .withContainers(
-                                      new ContainerBuilder()
-                                          .withName("app")
-                                          .withImage("registry.example/app:1")
-                                          .build())
-                                  .endSpec()
-                                  .endTemplate()
-                                  .endSpec()
-                                  .build())
-                          .create();
-                  admin
-                      .apps()
-                      .replicaSets()
-                      .inNamespace(namespace)
-                      .resource(
-                          new io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder()
-                              .withNewMetadata()
-                              .withName(name + "-0")
-                              .withLabels(labels)
-                              .addNewOwnerReference()
-                              .withApiVersion("apps/v1")
-                              .withKind("Deployment")
-                              .withName(name)
-                              .withUid(deployment.getMetadata().getUid())
-                              .withController(true)
-                              .endOwnerReference()
-                              .endMetadata()
-                              .withNewSpec()
-                              .withReplicas(0)
-                              .withNewSelector()
-                              .withMatchLabels(labels)
-                              .endSelector()
-                              .withTemplate(deployment.getSpec().getTemplate())
-                              .endSpec()
-                              .build())
-                      .create();
+                  deploymentWithReplicaSet(
+                      admin,
+                      namespace(prefix, index % namespaces),
+                      name,
+                      Map.of(SCALE_LABEL, prefix, "app", name),
+                      Map.of());
                   return null;
                 }));
       }
@@ -302,6 +252,79 @@ public final class ScaleBenchmark {
       pool.shutdownNow();
     }
     return Duration.ofNanos(System.nanoTime() - start).toMillis();
+  }
+
+  /**
+   * A paused Deployment without replicas and the ReplicaSet it controls, both created here (the
+   * controller manager is not waited for); returns the ReplicaSet.
+   */
+  static ReplicaSet deploymentWithReplicaSet(
+      KubernetesClient admin,
+      String namespace,
+      String name,
+      Map<String, String> labels,
+      Map<String, String> annotations) {
+    Deployment deployment =
+        admin
+            .apps()
+            .deployments()
+            .inNamespace(namespace)
+            .resource(
+                new DeploymentBuilder()
+                    .withNewMetadata()
+                    .withName(name)
+                    .withLabels(labels)
+                    .withAnnotations(annotations)
+                    .endMetadata()
+                    .withNewSpec()
+                    .withPaused(true)
+                    .withReplicas(0)
+                    .withNewSelector()
+                    .withMatchLabels(labels)
+                    .endSelector()
+                    .withNewTemplate()
+                    .withNewMetadata()
+                    .withLabels(labels)
+                    .endMetadata()
+                    .withNewSpec()
+                    .withContainers(
+                        new ContainerBuilder()
+                            .withName("app")
+                            .withImage("registry.example/app:1")
+                            .build())
+                    .endSpec()
+                    .endTemplate()
+                    .endSpec()
+                    .build())
+            .create();
+    return admin
+        .apps()
+        .replicaSets()
+        .inNamespace(namespace)
+        .resource(
+            new ReplicaSetBuilder()
+                .withNewMetadata()
+                .withName(name + "-0")
+                .withLabels(labels)
+                // As the Deployment controller copies them.
+                .withAnnotations(annotations)
+                .addNewOwnerReference()
+                .withApiVersion("apps/v1")
+                .withKind("Deployment")
+                .withName(name)
+                .withUid(deployment.getMetadata().getUid())
+                .withController(true)
+                .endOwnerReference()
+                .endMetadata()
+                .withNewSpec()
+                .withReplicas(0)
+                .withNewSelector()
+                .withMatchLabels(labels)
+                .endSelector()
+                .withTemplate(deployment.getSpec().getTemplate())
+                .endSpec()
+                .build())
+        .create();
   }
 
   static String namespace(String prefix, int n) {

@@ -1,7 +1,5 @@
 package io.migrategate.gate;
 
-import io.fabric8.kubernetes.api.model.ContainerBuilder;
-import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -464,56 +462,17 @@ final class ScaleChurn {
       ScaleBenchmark.labelledNamespace(admin, churnNamespace(n), PREFIX);
     }
     String namespace = churnNamespace(0);
-    admin
-        .apps()
-        .deployments()
-        .inNamespace(namespace)
-        .resource(
-            new DeploymentBuilder()
-                .withNewMetadata()
-                .withName("orders-api")
-                .addToAnnotations("migrate.io/job", "orders-migrate")
-                .endMetadata()
-                .withNewSpec()
-                .withReplicas(0)
-                .withNewSelector()
-                .addToMatchLabels("app", "orders-api")
-                .endSelector()
-                .withNewTemplate()
-                .withNewMetadata()
-                .addToLabels("app", "orders-api")
-                .endMetadata()
-                .withNewSpec()
-                .withContainers(
-                    new ContainerBuilder()
-                        .withName("app")
-                        .withImage("registry.example.com/shop/orders-api:1")
-                        .build())
-                .endSpec()
-                .endTemplate()
-                .endSpec()
-                .build())
-        .serverSideApply();
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    ReplicaSet owner = null;
-    while (owner == null && System.nanoTime() < deadline) {
-      owner =
-          admin
-              .apps()
-              .replicaSets()
-              .inNamespace(namespace)
-              .withLabel("app", "orders-api")
-              .list()
-              .getItems()
-              .stream()
-              .findFirst()
-              .orElse(null);
-      if (owner == null) {
-        Thread.sleep(200);
-      }
-    }
+    // Made here, not by the controller manager: at this scale it is minutes behind. One per run.
+    String app = "orders-" + RUN;
+    ReplicaSet owner = admin.apps().replicaSets().inNamespace(namespace).withName(app + "-0").get();
     if (owner == null) {
-      throw new IllegalStateException("the Deployment controller made no ReplicaSet in 60 s");
+      owner =
+          ScaleBenchmark.deploymentWithReplicaSet(
+              admin,
+              namespace,
+              app,
+              Map.of("app", app),
+              Map.of("migrate.io/job", "orders-migrate"));
     }
     String review;
     try (InputStream in =
