@@ -57,6 +57,9 @@ final class ScaleChurn {
   static final String PREFIX = "mg-scale-churn";
 
   /** "Pause Young (Allocation Failure) 251M->169M(297M) 20.676ms" in the gate's -Xlog:gc. */
+  private static final Pattern REQUEST_LABELS =
+      Pattern.compile("verb=\"([^\"]*)\",resource=\"([^\"]*)\"");
+
   private static final Pattern GC_PAUSE = Pattern.compile("Pause .* ([0-9.]+)ms$");
 
   private static final Pattern SAMPLE =
@@ -521,10 +524,12 @@ final class ScaleChurn {
    */
   Map<String, Double> gateMetrics() throws Exception {
     Map<String, Double> sum = new TreeMap<>();
+    Map<String, Double> first = null;
     for (int port : probePorts) {
-      gateMetrics(port).forEach((key, value) -> sum.merge(key, value, Double::sum));
+      Map<String, Double> one = gateMetrics(port);
+      first = first == null ? one : first;
+      one.forEach((key, value) -> sum.merge(key, value, Double::sum));
     }
-    Map<String, Double> first = gateMetrics(probePorts.get(0));
     for (String gauge : List.of("migrate_gate_tracked_jobs", "migrate_gate_ledger_entries")) {
       if (first.containsKey(gauge)) {
         sum.put(gauge, first.get(gauge));
@@ -688,7 +693,7 @@ final class ScaleChurn {
   }
 
   private static String requestKey(String sample) {
-    Matcher m = Pattern.compile("verb=\"([^\"]*)\",resource=\"([^\"]*)\"").matcher(sample);
+    Matcher m = REQUEST_LABELS.matcher(sample);
     return m.find() ? m.group(1) + " " + m.group(2) : sample;
   }
 
