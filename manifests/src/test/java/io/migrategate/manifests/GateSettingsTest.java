@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.migrategate.certs.CertificateAuthority;
 import io.migrategate.gate.GateConfig;
-import io.migrategate.tls.CertificateAuthority;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

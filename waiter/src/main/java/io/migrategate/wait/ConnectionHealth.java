@@ -1,5 +1,6 @@
 package io.migrategate.wait;
 
+import io.migrategate.core.Backoff;
 import java.time.Duration;
 import java.util.function.Consumer;
 

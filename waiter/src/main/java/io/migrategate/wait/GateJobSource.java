@@ -1,7 +1,9 @@
 package io.migrategate.wait;
 
+import io.migrategate.core.Backoff;
 import io.migrategate.core.JobVerdict;
 import io.migrategate.core.Json;
+import io.migrategate.core.WaitLine;
 import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -21,8 +23,6 @@ import java.security.cert.CertificateFactory;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.function.Consumer;
 import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLContext;
@@ -236,7 +236,7 @@ final class GateJobSource implements JobSource {
             first = false;
             health.restored();
           }
-          if (handle(Json.object(line))) {
+          if (handle(WaitLine.decode(line))) {
             return StreamEnd.VERDICT;
           }
         }
@@ -250,53 +250,30 @@ final class GateJobSource implements JobSource {
     }
 
     /** Turns one line into events; true when it is the final verdict. */
-    private boolean handle(Map<String, Object> line) {
-      switch (String.valueOf(line.get("type"))) {
-        case "job" -> {
-          String job = Json.text(line, "job");
-          if (job == null || !jobs.contains(job)) {
-            return false;
-          }
-          if (!Boolean.TRUE.equals(line.get("found"))) {
-            events.accept(new JobEvent.Missing(job));
-            return false;
-          }
-          JobVerdict.Phase phase;
-          try {
-            phase = JobVerdict.Phase.valueOf(String.valueOf(line.get("phase")));
-          } catch (IllegalArgumentException e) {
-            // a newer gate's phase this waiter does not know: keep waiting for one it does
-            return false;
-          }
-          String text = Json.text(line, "line");
-          events.accept(
-              new JobEvent.Judged(
-                  job,
-                  Json.text(line, "uid"),
-                  new JobVerdict(
-                      phase,
-                      text == null ? phase.name().toLowerCase(Locale.ROOT) : text,
-                      Json.text(line, "reason"),
-                      Json.text(line, "message"))));
+    private boolean handle(WaitLine line) {
+      if (line instanceof WaitLine.Job answer) {
+        if (answer.job() == null || !jobs.contains(answer.job())) {
           return false;
         }
-        case "verdict" -> {
-          return true;
-        }
-        case "notice" -> {
-          String event = Json.text(line, "event");
-          String message = Json.text(line, "message");
-          events.accept(
-              new JobEvent.Notice(
-                  null,
-                  "gate_" + (event == null ? "notice" : event),
-                  message == null ? "" : message));
+        if (!answer.found()) {
+          events.accept(new JobEvent.Missing(answer.job()));
           return false;
         }
-        default -> {
-          return false; // heartbeat, or a line type of a newer gate
+        JobVerdict verdict = answer.verdict();
+        if (verdict != null) { // null: a newer gate's phase; keep waiting for one this one knows
+          events.accept(new JobEvent.Judged(answer.job(), answer.uid(), verdict));
         }
+        return false;
       }
+      if (line instanceof WaitLine.Notice notice) {
+        events.accept(
+            new JobEvent.Notice(
+                null,
+                "gate_" + (notice.event() == null ? "notice" : notice.event()),
+                notice.message() == null ? "" : notice.message()));
+        return false;
+      }
+      return line instanceof WaitLine.Verdict; // else a heartbeat, or a line type of a newer gate
     }
 
     private String denied(int status, String message) {
@@ -345,6 +322,7 @@ final class GateJobSource implements JobSource {
       return "(no body: " + brief(e) + ")";
     }
     try {
+      // any JSON message: the gate's error line, or a Kubernetes Status from whatever answered
       String message = Json.text(Json.object(body), "message");
       if (message != null) {
         return message;

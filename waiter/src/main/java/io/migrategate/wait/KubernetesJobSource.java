@@ -1,5 +1,6 @@
 package io.migrategate.wait;
 
+import io.migrategate.core.Backoff;
 import io.migrategate.core.JobSnapshot;
 import io.migrategate.core.Json;
 import java.io.IOException;

@@ -1,5 +1,6 @@
 package io.migrategate.wait;
 
+import io.migrategate.core.Durations;
 import io.migrategate.core.JobSetVerdict;
 import io.migrategate.core.JobVerdict;
 import io.migrategate.core.JobVerdict.Phase;

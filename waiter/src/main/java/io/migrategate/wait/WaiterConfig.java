@@ -1,5 +1,7 @@
 package io.migrategate.wait;
 
+import io.migrategate.core.Durations;
+import io.migrategate.core.Names;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -11,7 +13,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * The waiter's settings, from flags and environment (a flag wins over its variable), so the webhook
@@ -75,11 +76,6 @@ public record WaiterConfig(
     TEXT,
     JSON
   }
-
-  // DNS-1123 label (namespaces) and subdomain (Job names), as the API server validates them.
-  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
-  private static final Pattern DNS_SUBDOMAIN =
-      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
 
   /** Flags and the environment variable each falls back to. */
   private static final Map<String, String> FLAGS = new LinkedHashMap<>();
@@ -148,11 +144,9 @@ public record WaiterConfig(
       throw new UsageException(
           "missing --namespace (or MIGRATE_GATE_NAMESPACE): the namespace of the Job(s) to wait for");
     }
-    if (namespace.length() > 63 || !DNS_LABEL.matcher(namespace).matches()) {
+    if (!Names.isDnsLabel(namespace)) {
       throw new UsageException(
-          "invalid --namespace \""
-              + namespace
-              + "\": a namespace is a DNS label (lower-case letters, digits and '-', at most 63)");
+          "invalid --namespace \"" + namespace + "\": a namespace is " + Names.DNS_LABEL_RULE);
     }
 
     String jobList = value("--job", flags, env);
@@ -167,11 +161,9 @@ public record WaiterConfig(
         throw new UsageException(
             "invalid --job \"" + jobList + "\": empty name in the list; use NAME[,NAME...]");
       }
-      if (job.length() > 253 || !DNS_SUBDOMAIN.matcher(job).matches()) {
+      if (!Names.isJobName(job)) {
         throw new UsageException(
-            "invalid --job name \""
-                + job
-                + "\": a Job name is a DNS subdomain (lower-case letters, digits, '-' and '.')");
+            "invalid --job name \"" + job + "\": a Job name is " + Names.JOB_NAME_RULE);
       }
       jobs.add(job);
     }
@@ -180,11 +172,7 @@ public record WaiterConfig(
     String timeoutText = value("--timeout", flags, env);
     if (timeoutText != null) {
       try {
-        Duration parsed = Durations.parse(timeoutText);
-        if (parsed.isZero()) {
-          throw new IllegalArgumentException("zero");
-        }
-        timeout = Optional.of(parsed);
+        timeout = Optional.of(Durations.parsePositive(timeoutText.trim().toLowerCase(Locale.ROOT)));
       } catch (IllegalArgumentException e) {
         throw new UsageException(
             "invalid --timeout \""

@@ -32,8 +32,12 @@ public final class WaiterMain {
     System.exit(code);
   }
 
-  /** Runs the waiter and returns the process exit code; never throws. */
-  static int run(List<String> args, Map<String, String> env, PrintStream out, PrintStream err) {
+  /**
+   * Runs the waiter and returns the process exit code; never throws. Public for the gate's contract
+   * tests, which run the real waiter against the real wait API in one JVM.
+   */
+  public static int run(
+      List<String> args, Map<String, String> env, PrintStream out, PrintStream err) {
     return run(args, env, out, err, ApiAccess.SERVICE_ACCOUNT_DIR);
   }
 

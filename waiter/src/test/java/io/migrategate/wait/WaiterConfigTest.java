@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.migrategate.core.Durations;
 import io.migrategate.wait.WaiterConfig.LogFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -1,7 +1,7 @@
 package io.migrategate.admission;
 
+import io.migrategate.core.Durations;
 import java.util.Optional;
-import java.util.regex.Pattern;
 
 /**
  * The value rules of {@code migrate.io/inject}, {@code migrate.io/timeout} and {@code
@@ -9,11 +9,6 @@ import java.util.regex.Pattern;
  * that breaks a rule is denied at admission so the mistake shows at deploy time.
  */
 final class AnnotationValues {
-  /** The waiter's duration grammar: one or more {@code <digits><unit>}, units ms, s, m, h, d. */
-  private static final Pattern DURATION = Pattern.compile("(?:[0-9]+(?:ms|s|m|h|d))+");
-
-  private static final Pattern NON_ZERO_DIGIT = Pattern.compile(".*[1-9].*");
-
   static final String INJECT_RULE = "must be \"true\" or \"false\"";
   static final String TIMEOUT_RULE =
       "must be a positive duration such as 90s, 10m, 1h or 1h30m (units ms, s, m, h, d)";
@@ -39,10 +34,12 @@ final class AnnotationValues {
     if (value == null) {
       return Optional.empty();
     }
-    if (!DURATION.matcher(value).matches() || !NON_ZERO_DIGIT.matcher(value).matches()) {
+    try {
+      Durations.parsePositive(value); // the waiter's own grammar: it parses the same text
+      return Optional.of(value);
+    } catch (IllegalArgumentException e) {
       throw new InvalidAnnotationException(GateAnnotations.TIMEOUT, value, TIMEOUT_RULE);
     }
-    return Optional.of(value);
   }
 
   static Optional<StatusSource> source(String value) throws InvalidAnnotationException {

@@ -1,10 +1,10 @@
 package io.migrategate.admission;
 
+import io.migrategate.core.Names;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The Jobs a pod waits for: every one must succeed. Parsed from {@code migrate.io/job}.
@@ -13,22 +13,9 @@ import java.util.regex.Pattern;
  */
 public record JobReference(List<String> names) {
 
-  /**
-   * The longest Job name that works. The API server validates Job names as DNS-1123 subdomains (253
-   * characters), but it also copies the name into the {@code batch.kubernetes.io/job-name} label of
-   * the Job's pod template, and label values stop at 63 characters, so a longer Job can never be
-   * created.
-   */
-  public static final int MAX_JOB_NAME_LENGTH = 63;
-
-  private static final Pattern DNS1123_SUBDOMAIN =
-      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-
   /** The rule, as stated to users in denials and in docs/annotations.md. */
   public static final String JOB_NAME_RULE =
-      "each comma-separated Job name must be 1-63 characters of lowercase letters, digits, '-' and"
-          + " '.', starting and ending with a letter or digit (a DNS-1123 subdomain of at most 63"
-          + " characters: the Job controller copies the name into a label)";
+      "each comma-separated Job name must be " + Names.JOB_NAME_RULE;
 
   public JobReference {
     if (names.isEmpty()) {
@@ -54,7 +41,7 @@ public record JobReference(List<String> names) {
         throw new InvalidAnnotationException(
             GateAnnotations.JOB, value, "has an empty element: " + JOB_NAME_RULE);
       }
-      if (!isValidJobName(name)) {
+      if (!Names.isJobName(name)) {
         throw new InvalidAnnotationException(
             GateAnnotations.JOB,
             value,
@@ -76,10 +63,6 @@ public record JobReference(List<String> names) {
               + " Jobs, e.g. one Job that runs the migration steps in sequence");
     }
     return new JobReference(new ArrayList<>(names));
-  }
-
-  public static boolean isValidJobName(String name) {
-    return name.length() <= MAX_JOB_NAME_LENGTH && DNS1123_SUBDOMAIN.matcher(name).matches();
   }
 
   public boolean contains(String jobName) {

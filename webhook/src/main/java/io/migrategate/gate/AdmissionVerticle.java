@@ -2,6 +2,7 @@ package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.WouldBlockException;
+import io.migrategate.core.WaitLine;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
 import io.vertx.core.buffer.Buffer;
@@ -35,9 +36,13 @@ final class AdmissionVerticle extends VerticleBase {
 
   /** Where a waiter configured with the admission port's URL learns what to fix. */
   static final String WAIT_API_MOVED =
-      "{\"type\":\"error\",\"code\":404,\"reason\":\"not_found\",\"message\":\"the wait"
-          + " API is served on the gate's wait port (--wait-port, 8444 by default), not on the"
-          + " admission port: point MIGRATE_GATE_WAIT_URL at it\"}\n";
+      WaitLine.encode(
+              new WaitLine.Error(
+                  404,
+                  "not_found",
+                  "the wait API is served on the gate's wait port (--wait-port, 8444 by default),"
+                      + " not on the admission port: point MIGRATE_GATE_WAIT_URL at it"))
+          + "\n";
 
   private final HttpServerOptions options;
   private final AdmissionEndpoint endpoint;

@@ -2,11 +2,11 @@ package io.migrategate.gate;
 
 import io.migrategate.admission.AdmissionReviewer;
 import io.migrategate.admission.InjectionConfig;
+import io.migrategate.certs.ServingNames;
 import io.migrategate.jobs.KubernetesJobTracking;
 import io.migrategate.kube.ApiRequests;
 import io.migrategate.tls.SelfManagedTls;
 import io.migrategate.tls.SelfManagedTlsConfig;
-import io.migrategate.tls.ServingNames;
 import io.migrategate.waitapi.CachingTokenReviewer;
 import io.migrategate.waitapi.TokenReviewer;
 import io.migrategate.waitapi.WaitApi;

@@ -4,6 +4,8 @@ import io.migrategate.admission.FailurePolicy;
 import io.migrategate.admission.InjectionConfig;
 import io.migrategate.admission.KubernetesOwnerLookup;
 import io.migrategate.admission.WaiterResources;
+import io.migrategate.core.Durations;
+import io.migrategate.core.Names;
 import io.migrategate.ledger.LedgerPolicy;
 import java.io.IOException;
 import java.net.URI;
@@ -17,8 +19,6 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Everything the gate is started with. Each setting comes from a flag or, when the flag is absent,
@@ -486,8 +486,6 @@ public record GateConfig(
 
   /** Resolves one option's raw text and turns it into a typed value or a usage error. */
   private static final class Settings {
-    private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
-    private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
     private final Map<Option, String> flags;
     private final Map<String, String> env;
@@ -586,7 +584,7 @@ public record GateConfig(
           value = "migrate-gate";
         }
       }
-      if (!DNS_LABEL.matcher(value).matches()) {
+      if (!Names.isDnsLabel(value)) {
         throw new UsageException(
             source(Option.NAMESPACE)
                 + " is '"
@@ -638,7 +636,7 @@ public record GateConfig(
 
     private String dnsLabel(Option option) throws UsageException {
       String value = required(option);
-      if (!DNS_LABEL.matcher(value).matches()) {
+      if (!Names.isDnsLabel(value)) {
         throw new UsageException(
             source(option) + " is '" + value + "': give a Kubernetes object name (DNS label)");
       }
@@ -653,7 +651,7 @@ public record GateConfig(
         if (trimmed.isEmpty()) {
           continue;
         }
-        if (!DNS_LABEL.matcher(trimmed).matches()) {
+        if (!Names.isDnsLabel(trimmed)) {
           throw new UsageException(
               source(option)
                   + " contains '"
@@ -691,18 +689,12 @@ public record GateConfig(
 
     Duration duration(Option option) throws UsageException {
       String value = raw(option);
-      Matcher matcher = DURATION.matcher(value);
-      if (!matcher.matches()) {
+      try {
+        return Durations.parse(value);
+      } catch (IllegalArgumentException e) {
         throw new UsageException(
             source(option) + " is '" + value + "': give a duration like 500ms, 5s, 2m or 1h");
       }
-      long amount = Long.parseLong(matcher.group(1));
-      return switch (matcher.group(2)) {
-        case "ms" -> Duration.ofMillis(amount);
-        case "s" -> Duration.ofSeconds(amount);
-        case "m" -> Duration.ofMinutes(amount);
-        default -> Duration.ofHours(amount);
-      };
     }
 
     String waitUrl() throws UsageException {

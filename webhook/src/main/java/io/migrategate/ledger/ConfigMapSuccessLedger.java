@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.migrategate.core.Backoff;
 import io.migrategate.kube.FatalErrors;
 import io.migrategate.metrics.PrometheusText;
 import java.net.HttpURLConnection;
@@ -69,6 +70,7 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
   static final Duration PRUNE_INTERVAL = Duration.ofHours(1);
   static final Duration RETRY_INITIAL = Duration.ofSeconds(1);
   static final Duration RETRY_MAX = Duration.ofMinutes(1);
+  private static final Backoff RETRY = new Backoff(RETRY_INITIAL, RETRY_MAX);
   static final int CONFLICT_ATTEMPTS = 10;
 
   /**
@@ -175,8 +177,7 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
             keySecret,
             e.getMessage());
       }
-      long delay =
-          Math.min(RETRY_MAX.toMillis(), RETRY_INITIAL.toMillis() << Math.min(attempt - 1, 10));
+      long delay = RETRY.delay(attempt).toMillis();
       try {
         writer.schedule(() -> loadKeyThenStart(attempt + 1), delay, TimeUnit.MILLISECONDS);
       } catch (java.util.concurrent.RejectedExecutionException closed) {
@@ -740,8 +741,7 @@ public final class ConfigMapSuccessLedger implements SuccessLedger {
           shardName(namespace),
           describe(e));
     }
-    long delay =
-        Math.min(RETRY_MAX.toMillis(), RETRY_INITIAL.toMillis() << Math.min(attempts - 1, 10));
+    long delay = RETRY.delay(attempts).toMillis();
     try {
       writer.schedule(() -> markDirty(namespace), delay, TimeUnit.MILLISECONDS);
     } catch (java.util.concurrent.RejectedExecutionException closed) {

@@ -1,5 +1,6 @@
 package io.migrategate.tls;
 
+import io.migrategate.certs.CertificateAuthority;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

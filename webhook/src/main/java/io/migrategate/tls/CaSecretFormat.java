@@ -1,6 +1,9 @@
 package io.migrategate.tls;
 
 import io.fabric8.kubernetes.api.model.Secret;
+import io.migrategate.certs.CertificateAuthority;
+import io.migrategate.certs.Pem;
+import io.migrategate.certs.PemException;
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;
 import java.util.Base64;

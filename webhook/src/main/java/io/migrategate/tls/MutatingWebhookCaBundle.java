@@ -10,6 +10,7 @@ import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.migrategate.certs.CaBundle;
 import io.migrategate.kube.FatalErrors;
 import java.security.cert.X509Certificate;
 import java.time.Duration;

@@ -2,6 +2,8 @@ package io.migrategate.tls;
 
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
 import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.migrategate.certs.CaBundle;
+import io.migrategate.certs.PemException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,6 +1,10 @@
 package io.migrategate.tls;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.migrategate.certs.CertificateAuthority;
+import io.migrategate.certs.IssuedCertificate;
+import io.migrategate.certs.Pem;
+import io.migrategate.core.Backoff;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -57,6 +61,7 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
   static final Duration INSTALL_TIMEOUT = Duration.ofSeconds(30);
   static final Duration MIN_RETRY = Duration.ofMillis(500);
   static final Duration MAX_RETRY = Duration.ofSeconds(30);
+  private static final Backoff RETRY = new Backoff(MIN_RETRY, MAX_RETRY);
 
   private final SelfManagedTlsConfig config;
   private final CaStore caStore;
@@ -696,9 +701,7 @@ public final class SelfManagedTls implements ServingCertificates, AutoCloseable 
   }
 
   private Duration retryDelay() {
-    long factor = 1L << Math.min(Math.max(consecutiveFailures - 1, 0), 10);
-    Duration delay = MIN_RETRY.multipliedBy(factor);
-    return delay.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : delay;
+    return RETRY.delay(consecutiveFailures);
   }
 
   private void schedule(Duration delay) {

@@ -1,9 +1,10 @@
 package io.migrategate.tls;
 
+import io.migrategate.certs.ServingNames;
+import io.migrategate.core.Names;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
-import java.util.regex.Pattern;
 
 /**
  * Settings of self-managed TLS: where the CA lives, which webhook configuration trusts it, and the
@@ -61,15 +62,13 @@ public record SelfManagedTlsConfig(
   public static final Duration DEFAULT_EXPIRED_CA_GRACE = Duration.ofMinutes(10);
   public static final Duration DEFAULT_RESYNC_INTERVAL = Duration.ofMinutes(5);
 
-  // Kubernetes object names: DNS-1123 subdomains.
-  private static final Pattern OBJECT_NAME =
-      Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-  private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-
   public SelfManagedTlsConfig {
-    requireName("namespace", namespace, NAMESPACE, 63);
-    requireName("CA Secret name", caSecretName, OBJECT_NAME, 253);
-    requireName("MutatingWebhookConfiguration name", webhookConfigurationName, OBJECT_NAME, 253);
+    requireName("namespace", namespace, Names.isDnsLabel(namespace));
+    requireName("CA Secret name", caSecretName, Names.isDnsSubdomain(caSecretName));
+    requireName(
+        "MutatingWebhookConfiguration name",
+        webhookConfigurationName,
+        Names.isDnsSubdomain(webhookConfigurationName));
     if (caCommonName == null || caCommonName.isBlank() || caCommonName.length() > 40) {
       throw new IllegalArgumentException(
           "CA common name '" + caCommonName + "' must be 1 to 40 characters, e.g. migrate-gate-ca");
@@ -197,8 +196,8 @@ public record SelfManagedTlsConfig(
         resyncInterval);
   }
 
-  private static void requireName(String what, String value, Pattern pattern, int maxLength) {
-    if (value == null || value.length() > maxLength || !pattern.matcher(value).matches()) {
+  private static void requireName(String what, String value, boolean valid) {
+    if (!valid) {
       throw new IllegalArgumentException(
           what
               + " '"

@@ -1,5 +1,6 @@
 package io.migrategate.tls;
 
+import io.migrategate.certs.IssuedCertificate;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.Objects;

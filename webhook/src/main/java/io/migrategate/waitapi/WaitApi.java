@@ -1,11 +1,12 @@
 package io.migrategate.waitapi;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.migrategate.admission.JobReference;
 import io.migrategate.admission.WaitLimits;
+import io.migrategate.core.Backoff;
 import io.migrategate.core.JobSetVerdict;
 import io.migrategate.core.JobVerdict;
+import io.migrategate.core.Names;
+import io.migrategate.core.WaitLine;
 import io.migrategate.jobs.JobLookup;
 import io.migrategate.jobs.JobTracker;
 import io.migrategate.metrics.PrometheusText;
@@ -32,7 +33,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -92,15 +92,13 @@ public final class WaitApi {
 
   static final Duration LOG_WINDOW = Duration.ofSeconds(10);
 
-  private static final Pattern DNS_LABEL = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   /**
    * First wait before a success that could not be confirmed is confirmed again; doubles to 30 s.
    */
   static final Duration CONFIRM_RETRY = Duration.ofMillis(500);
 
   private static final Duration MAX_CONFIRM_RETRY = Duration.ofSeconds(30);
+  private static final Backoff CONFIRM_BACKOFF = new Backoff(CONFIRM_RETRY, MAX_CONFIRM_RETRY);
 
   /**
    * Bounds of open streams.
@@ -384,7 +382,7 @@ public final class WaitApi {
     private boolean finished;
     private boolean confirming;
     private boolean changedWhileConfirming;
-    private Duration confirmRetry = CONFIRM_RETRY;
+    private int confirmAttempts;
     private boolean confirmNoticeSent;
 
     Stream(
@@ -431,7 +429,7 @@ public final class WaitApi {
                   heartbeat.toMillis(),
                   id -> {
                     if (!finished) {
-                      write(line("heartbeat"));
+                      write(WaitLine.encode(new WaitLine.Heartbeat()));
                     }
                   });
       scheduleReauthentication(limits.reauthInterval());
@@ -612,9 +610,7 @@ public final class WaitApi {
         update();
         return;
       }
-      long delay = confirmRetry.toMillis();
-      Duration doubled = confirmRetry.multipliedBy(2);
-      confirmRetry = doubled.compareTo(MAX_CONFIRM_RETRY) > 0 ? MAX_CONFIRM_RETRY : doubled;
+      long delay = CONFIRM_BACKOFF.delay(++confirmAttempts).toMillis();
       ctx.vertx().setTimer(delay, id -> update());
     }
 
@@ -673,7 +669,7 @@ public final class WaitApi {
 
   private static Question question(RoutingContext ctx) {
     String namespace = ctx.pathParam("namespace");
-    if (namespace == null || !DNS_LABEL.matcher(namespace).matches()) {
+    if (!Names.isDnsLabel(namespace)) {
       throw new IllegalArgumentException(
           "namespace '" + namespace + "' is not a namespace name (a DNS label)");
     }
@@ -685,7 +681,7 @@ public final class WaitApi {
     LinkedHashSet<String> jobs = new LinkedHashSet<>();
     for (String element : values.get(0).split(",", -1)) {
       String job = element.strip();
-      if (!JobReference.isValidJobName(job)) {
+      if (!Names.isJobName(job)) {
         throw new IllegalArgumentException(
             "names: '" + job + "' is not a valid Job name: " + JobReference.JOB_NAME_RULE);
       }
@@ -711,11 +707,6 @@ public final class WaitApi {
 
   private void error(RoutingContext ctx, int status, String reason, String message) {
     count(requests, Integer.toString(status));
-    ObjectNode body = JSON.createObjectNode();
-    body.put("type", "error");
-    body.put("code", status);
-    body.put("reason", reason);
-    body.put("message", message);
     HttpServerResponse response = ctx.response();
     if (response.ended() || response.closed()) {
       return;
@@ -723,54 +714,33 @@ public final class WaitApi {
     response
         .setStatusCode(status)
         .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-        .end(body.toString() + "\n");
+        .end(WaitLine.encode(new WaitLine.Error(status, reason, message)) + "\n");
   }
 
   static String jobLine(JobLookup answer) {
-    ObjectNode line = JSON.createObjectNode();
-    line.put("type", "job");
-    line.put("job", answer.job());
-    line.put("found", answer.found());
-    line.put("source", answer.source().name().toLowerCase(java.util.Locale.ROOT));
-    if (answer.uid() != null) {
-      line.put("uid", answer.uid());
-    }
-    if (answer.verdict() != null) {
-      line.put("phase", answer.verdict().phase().name());
-      if (answer.verdict().reason() != null) {
-        line.put("reason", answer.verdict().reason());
-      }
-      if (answer.verdict().message() != null) {
-        line.put("message", answer.verdict().message());
-      }
-    }
-    line.put("line", answer.line());
-    return line.toString();
+    return WaitLine.encode(
+        WaitLine.Job.of(
+            answer.job(),
+            answer.found(),
+            answer.source().name().toLowerCase(java.util.Locale.ROOT),
+            answer.uid(),
+            answer.verdict(),
+            answer.line()));
   }
 
   static String verdictLine(JobSetVerdict verdict, Map<String, JobLookup> answers) {
-    ObjectNode line = JSON.createObjectNode();
-    line.put("type", "verdict");
-    line.put("outcome", verdict.outcome().name());
-    if (verdict.decidingJob() != null) {
-      line.put("job", verdict.decidingJob());
-      line.put("line", verdict.decidingVerdict().line());
-    } else {
-      line.put("line", "jobs " + String.join(",", answers.keySet()) + " succeeded");
-    }
-    return line.toString();
+    return WaitLine.encode(
+        verdict.decidingJob() != null
+            ? new WaitLine.Verdict(
+                verdict.outcome().name(), verdict.decidingJob(), verdict.decidingVerdict().line())
+            : new WaitLine.Verdict(
+                verdict.outcome().name(),
+                null,
+                "jobs " + String.join(",", answers.keySet()) + " succeeded"));
   }
 
   static String notice(String event, String message) {
-    ObjectNode line = JSON.createObjectNode();
-    line.put("type", "notice");
-    line.put("event", event);
-    line.put("message", message);
-    return line.toString();
-  }
-
-  private static String line(String type) {
-    return "{\"type\":\"" + type + "\"}";
+    return WaitLine.encode(new WaitLine.Notice(event, message));
   }
 
   private static void count(Map<String, LongAdder> counters, String key) {

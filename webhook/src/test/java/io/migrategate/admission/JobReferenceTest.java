@@ -55,7 +55,7 @@ class JobReferenceTest {
 
   @Test
   void sixtyThreeIsTheLimit() {
-    assertTrue(JobReference.isValidJobName("a".repeat(63)));
-    assertTrue(!JobReference.isValidJobName("a".repeat(64)));
+    assertTrue(io.migrategate.core.Names.isJobName("a".repeat(63)));
+    assertTrue(!io.migrategate.core.Names.isJobName("a".repeat(64)));
   }
 }

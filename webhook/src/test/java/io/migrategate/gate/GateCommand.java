@@ -1,7 +1,7 @@
 package io.migrategate.gate;
 
-import io.migrategate.tls.CertificateAuthority;
-import io.migrategate.tls.IssuedCertificate;
+import io.migrategate.certs.CertificateAuthority;
+import io.migrategate.certs.IssuedCertificate;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

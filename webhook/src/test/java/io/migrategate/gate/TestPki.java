@@ -1,8 +1,8 @@
 package io.migrategate.gate;
 
-import io.migrategate.tls.CertificateAuthority;
-import io.migrategate.tls.IssuedCertificate;
-import io.migrategate.tls.Pem;
+import io.migrategate.certs.CertificateAuthority;
+import io.migrategate.certs.IssuedCertificate;
+import io.migrategate.certs.Pem;
 import java.math.BigInteger;
 import java.security.KeyStore;
 import java.security.SecureRandom;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.migrategate.certs.CertificateAuthority;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;

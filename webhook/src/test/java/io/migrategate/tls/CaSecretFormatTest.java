@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Secret;
 import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.migrategate.certs.CertificateAuthority;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;

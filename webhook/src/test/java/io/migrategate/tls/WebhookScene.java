@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookC
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.migrategate.certs.CaBundle;
 import io.migrategate.cluster.LocalCluster;
 import java.security.cert.X509Certificate;
 import java.time.Duration;

@@ -1,9 +1,9 @@
 package io.migrategate.waitapi;
 
+import io.migrategate.certs.CertificateAuthority;
+import io.migrategate.certs.IssuedCertificate;
 import io.migrategate.jobs.JobTracker;
 import io.migrategate.ledger.InMemorySuccessLedger;
-import io.migrategate.tls.CertificateAuthority;
-import io.migrategate.tls.IssuedCertificate;
 import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.buffer.Buffer;

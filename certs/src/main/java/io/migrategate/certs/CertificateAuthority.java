@@ -1,4 +1,4 @@
-package io.migrategate.tls;
+package io.migrategate.certs;
 
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;

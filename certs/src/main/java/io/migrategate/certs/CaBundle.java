@@ -1,4 +1,4 @@
-package io.migrategate.tls;
+package io.migrategate.certs;
 
 import java.nio.charset.StandardCharsets;
 import java.security.cert.X509Certificate;

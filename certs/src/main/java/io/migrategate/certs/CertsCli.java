@@ -1,5 +1,6 @@
-package io.migrategate.tls;
+package io.migrategate.certs;
 
+import io.migrategate.core.Durations;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -20,8 +21,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Command line for teams that manage the gate's TLS Secret themselves: {@code generate} writes a CA
@@ -50,7 +49,6 @@ public final class CertsCli {
       PosixFilePermissions.fromString("rw-r--r--");
   private static final Set<PosixFilePermission> PRIVATE_DIRECTORY =
       PosixFilePermissions.fromString("rwx------");
-  private static final Pattern DURATION = Pattern.compile("([0-9]{1,9})([dhms])");
 
   static final String USAGE_TEXT =
       """
@@ -379,10 +377,11 @@ public final class CertsCli {
     return e.getMessage() == null ? e.toString() : e.getMessage();
   }
 
-  /** Parses {@code 365d}, {@code 12h}, {@code 30m}, {@code 90s}. */
+  /** Parses {@code 365d}, {@code 12h}, {@code 30m}, {@code 90s} (the shared grammar). */
   static Duration parseDuration(String flag, String value) {
-    Matcher matcher = DURATION.matcher(value.trim().toLowerCase(Locale.ROOT));
-    if (!matcher.matches() || Long.parseLong(matcher.group(1)) == 0) {
+    try {
+      return Durations.parsePositive(value.trim().toLowerCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
       throw new UsageException(
           flag
               + " '"
@@ -390,13 +389,6 @@ public final class CertsCli {
               + "' is not a positive duration; use a whole number with a unit"
               + " d, h, m or s, e.g. 365d or 12h");
     }
-    long amount = Long.parseLong(matcher.group(1));
-    return switch (matcher.group(2)) {
-      case "d" -> Duration.ofDays(amount);
-      case "h" -> Duration.ofHours(amount);
-      case "m" -> Duration.ofMinutes(amount);
-      default -> Duration.ofSeconds(amount);
-    };
   }
 
   /** The validated flags of {@code generate}. */

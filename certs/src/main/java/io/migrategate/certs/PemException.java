@@ -1,4 +1,4 @@
-package io.migrategate.tls;
+package io.migrategate.certs;
 
 /**
  * PEM text that cannot be used: malformed, missing the expected block, or an unsupported key

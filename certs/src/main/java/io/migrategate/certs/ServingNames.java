@@ -1,7 +1,7 @@
-package io.migrategate.tls;
+package io.migrategate.certs;
 
+import io.migrategate.core.Names;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * The DNS names under which a Kubernetes Service is reached from inside the cluster. The API server
@@ -10,11 +10,6 @@ import java.util.regex.Pattern;
 public final class ServingNames {
   /** The cluster domain of nearly every cluster; kubelet's {@code --cluster-domain} default. */
   public static final String DEFAULT_CLUSTER_DOMAIN = "cluster.local";
-
-  // Service names are DNS-1035 labels (must start with a letter); namespaces are DNS-1123 labels.
-  private static final Pattern DNS_1035_LABEL = Pattern.compile("[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
-  private static final Pattern DNS_1123_LABEL =
-      Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
   private ServingNames() {}
 
@@ -29,8 +24,9 @@ public final class ServingNames {
 
   /** As {@link #forService(String, String)} for a cluster with a non-default cluster domain. */
   public static List<String> forService(String service, String namespace, String clusterDomain) {
-    requireLabel("service", service, DNS_1035_LABEL, "start with a letter");
-    requireLabel("namespace", namespace, DNS_1123_LABEL, "start with a letter or digit");
+    requireLabel("service", service, Names.isServiceName(service), "start with a letter");
+    requireLabel(
+        "namespace", namespace, Names.isDnsLabel(namespace), "start with a letter or digit");
     if (clusterDomain == null
         || !DnsNames.isValid(clusterDomain)
         || clusterDomain.startsWith("*")) {
@@ -43,8 +39,8 @@ public final class ServingNames {
     return List.of(service, service + "." + namespace, inCluster, inCluster + "." + clusterDomain);
   }
 
-  private static void requireLabel(String field, String value, Pattern label, String startRule) {
-    if (value == null || !label.matcher(value).matches()) {
+  private static void requireLabel(String field, String value, boolean valid, String startRule) {
+    if (!valid) {
       throw new IllegalArgumentException(
           field
               + " name '"

@@ -1,4 +1,4 @@
-package io.migrategate.tls;
+package io.migrategate.certs;
 
 import java.util.regex.Pattern;
 import org.bouncycastle.util.IPAddress;

@@ -1,4 +1,4 @@
-package io.migrategate.tls;
+package io.migrategate.certs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

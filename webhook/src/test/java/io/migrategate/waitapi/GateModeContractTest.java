@@ -1,4 +1,4 @@
-package io.migrategate.wait;
+package io.migrategate.waitapi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
-import io.migrategate.waitapi.TokenReviewer;
-import io.migrategate.waitapi.WaitApi;
-import io.migrategate.waitapi.WaitApiServer;
+import io.migrategate.wait.WaiterMain;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
