@@ -4,6 +4,7 @@ import io.migrategate.core.Durations;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileSystems;
@@ -16,11 +17,15 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.TypeConversionException;
 
 /**
  * Command line for teams that manage the gate's TLS Secret themselves: {@code generate} writes a CA
@@ -50,40 +55,6 @@ public final class CertsCli {
   private static final Set<PosixFilePermission> PRIVATE_DIRECTORY =
       PosixFilePermissions.fromString("rwx------");
 
-  static final String USAGE_TEXT =
-      """
-      Usage: java -jar migrate-gate-certs.jar <command> [flags]
-
-      Commands:
-        generate   Create a CA (or reuse one) and a serving certificate for a Service.
-                   Writes ca.crt, ca.key, tls.crt, tls.key (keys with mode 0600) and prints
-                   the caBundle (base64 of ca.crt) on stdout.
-        inspect    Print subject, issuer, names and validity of each certificate in a PEM file
-                   ('-' reads standard input).
-
-      generate flags:
-        --service NAME            Service name of the gate (required)
-        --namespace NAME          Namespace of that Service (required)
-        --out DIR                 Directory for the files; created with mode 0700 if missing (required)
-        --ip ADDRESS              Extra IP address SAN; repeat or comma-separate for several
-        --dns NAME                Extra DNS name SAN; repeat or comma-separate for several
-        --cluster-domain DOMAIN   Cluster DNS domain (default: cluster.local)
-        --ca-dir DIR              Reuse the CA in DIR/ca.crt and DIR/ca.key instead of creating one
-        --ca-validity DURATION    Validity of a new CA (default: 3650d)
-        --validity DURATION       Validity of the serving certificate (default: 365d; never
-                                  beyond the CA's own expiry)
-        DURATION is a whole number with a unit: d (days), h, m or s, e.g. 365d or 12h.
-
-      Examples:
-        java -jar migrate-gate-certs.jar generate --service migrate-gate --namespace migrate-gate \\
-            --out ./tls > cabundle.txt
-        java -jar migrate-gate-certs.jar generate --service migrate-gate --namespace migrate-gate \\
-            --ca-dir ./tls --out ./tls          # renew tls.crt/tls.key with the same CA
-        java -jar migrate-gate-certs.jar inspect ./tls/tls.crt
-
-      Exit codes: 0 success, 1 failure (message on stderr), 64 usage error.
-      """;
-
   private final PrintStream out;
   private final PrintStream err;
   private final InputStream in;
@@ -98,33 +69,216 @@ public final class CertsCli {
     System.exit(new CertsCli(System.out, System.err, System.in).run(args));
   }
 
+  @Command(
+      name = "java -jar migrate-gate-certs.jar",
+      synopsisSubcommandLabel = "COMMAND",
+      usageHelpWidth = 100,
+      description =
+          "Certificates for teams that manage the gate's TLS Secret themselves. Results go to"
+              + " stdout, messages to stderr.",
+      footer = {
+        "",
+        "Examples:",
+        "  java -jar migrate-gate-certs.jar generate --service migrate-gate \\",
+        "      --namespace migrate-gate --out ./tls > cabundle.txt",
+        "  java -jar migrate-gate-certs.jar generate --service migrate-gate \\",
+        "      --namespace migrate-gate --ca-dir ./tls --out ./tls   # renew tls.crt/tls.key",
+        "  java -jar migrate-gate-certs.jar inspect ./tls/tls.crt",
+        "",
+        "Exit codes: 0 success, 1 failure (message on stderr), 64 usage error."
+      })
+  static final class Root {
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Print this text.")
+    boolean help;
+  }
+
+  /** Parses {@code args}, runs the command and returns the exit code; never throws. */
   int run(String... args) {
-    try {
-      if (args.length == 0) {
-        throw new UsageException("missing command; use 'generate' or 'inspect'");
-      }
-      List<String> rest = List.of(args).subList(1, args.length);
-      return switch (args[0]) {
-        case "generate" -> generate(GenerateRequest.parse(rest));
-        case "inspect" -> inspect(rest);
-        case "help", "--help", "-h" -> {
-          out.print(USAGE_TEXT);
-          yield OK;
-        }
-        default ->
-            throw new UsageException(
-                "unknown command '" + args[0] + "'; use 'generate' or 'inspect'");
-      };
-    } catch (HelpRequested e) {
-      out.print(USAGE_TEXT);
-      return OK;
-    } catch (UsageException e) {
-      err.println("migrate-gate-certs: " + e.getMessage());
+    CommandLine cli =
+        new CommandLine(new Root())
+            .addSubcommand(new Generate())
+            .addSubcommand(new Inspect())
+            .registerConverter(Duration.class, CertsCli::positiveDuration)
+            .setOut(new PrintWriter(out, true))
+            .setErr(new PrintWriter(err, true));
+    cli.setParameterExceptionHandler(
+        (e, arguments) -> {
+          boolean unknownCommand =
+              e instanceof CommandLine.UnmatchedArgumentException && e.getCommandLine() == cli;
+          err.println(
+              "migrate-gate-certs: "
+                  + (unknownCommand
+                      ? "unknown command '" + arguments[0] + "'; use 'generate' or 'inspect'"
+                      : e.getMessage()));
+          err.println("Run with --help for usage.");
+          return USAGE;
+        });
+    cli.setExecutionExceptionHandler(
+        (e, command, parsed) -> {
+          if (e instanceof UsageException) {
+            err.println("migrate-gate-certs: " + e.getMessage());
+            err.println("Run with --help for usage.");
+            return USAGE;
+          }
+          err.println("migrate-gate-certs: " + describe(e));
+          return FAILED;
+        });
+    if (args.length == 0) {
+      err.println("migrate-gate-certs: missing command; use 'generate' or 'inspect'");
       err.println("Run with --help for usage.");
       return USAGE;
-    } catch (RuntimeException | IOException e) {
-      err.println("migrate-gate-certs: " + describe(e));
-      return FAILED;
+    }
+    return cli.execute(args);
+  }
+
+  @Command(
+      name = "generate",
+      sortOptions = false,
+      usageHelpWidth = 100,
+      description = {
+        "Create a CA (or reuse one) and a serving certificate for a Service. Writes ca.crt,"
+            + " ca.key, tls.crt, tls.key (keys with mode 0600) and prints the caBundle (base64 of"
+            + " ca.crt) on stdout."
+      },
+      footer = {"", "DURATION: " + Durations.GRAMMAR + "."})
+  final class Generate implements Callable<Integer> {
+    @Option(
+        names = "--service",
+        required = true,
+        paramLabel = "NAME",
+        description = "Service name of the gate.")
+    String service;
+
+    @Option(
+        names = "--namespace",
+        required = true,
+        paramLabel = "NAME",
+        description = "Namespace of that Service.")
+    String namespace;
+
+    @Option(
+        names = "--out",
+        required = true,
+        paramLabel = "DIR",
+        description = "Directory for the files; created with mode 0700 if missing.")
+    Path outDir;
+
+    @Option(
+        names = "--ip",
+        split = ",",
+        paramLabel = "ADDRESS",
+        description = "Extra IP address SAN; repeat or comma-separate for several.")
+    List<String> ipAddresses = new ArrayList<>();
+
+    @Option(
+        names = "--dns",
+        split = ",",
+        paramLabel = "NAME",
+        description = "Extra DNS name SAN; repeat or comma-separate for several.")
+    List<String> extraDnsNames = new ArrayList<>();
+
+    @Option(
+        names = "--cluster-domain",
+        paramLabel = "DOMAIN",
+        defaultValue = ServingNames.DEFAULT_CLUSTER_DOMAIN,
+        description = "Cluster DNS domain. Default: ${DEFAULT-VALUE}.")
+    String clusterDomain;
+
+    @Option(
+        names = "--ca-dir",
+        paramLabel = "DIR",
+        description = "Reuse the CA in DIR/ca.crt and DIR/ca.key instead of creating one.")
+    Path caDir;
+
+    @Option(
+        names = "--ca-validity",
+        paramLabel = "DURATION",
+        description = "Validity of a new CA. Default: 3650d.")
+    Duration caValidity;
+
+    @Option(
+        names = "--validity",
+        paramLabel = "DURATION",
+        defaultValue = "365d",
+        description =
+            "Validity of the serving certificate (never beyond the CA's own expiry)."
+                + " Default: ${DEFAULT-VALUE}.")
+    Duration validity;
+
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Print this text.")
+    boolean help;
+
+    @Override
+    public Integer call() throws IOException {
+      return generate(request());
+    }
+
+    GenerateRequest request() {
+      if (Files.exists(outDir) && !Files.isDirectory(outDir)) {
+        throw new UsageException(
+            "--out " + outDir + " exists and is not a directory; pass a directory");
+      }
+      List<String> dnsNames;
+      try {
+        dnsNames = new ArrayList<>(ServingNames.forService(service, namespace, clusterDomain));
+      } catch (IllegalArgumentException e) {
+        throw new UsageException(flagFor(e.getMessage()) + ": " + e.getMessage());
+      }
+      List<String> extra = trimmed(extraDnsNames);
+      for (String dns : extra) {
+        if (!DnsNames.isValid(dns) || DnsNames.isIpAddress(dns)) {
+          throw new UsageException(
+              "--dns '"
+                  + dns
+                  + "' is not a DNS name; pass host names like gate.example.org"
+                  + " (addresses go in --ip)");
+        }
+      }
+      dnsNames.addAll(extra);
+      List<String> ips = trimmed(ipAddresses);
+      for (String ip : ips) {
+        if (!DnsNames.isIpAddress(ip)) {
+          throw new UsageException(
+              "--ip '" + ip + "' is not an IPv4 or IPv6 address; pass e.g. --ip 10.96.0.10");
+        }
+      }
+      if (caDir != null && caValidity != null) {
+        throw new UsageException(
+            "--ca-validity applies only to a new CA, but --ca-dir reuses one; drop one of the two");
+      }
+      return new GenerateRequest(
+          List.copyOf(dnsNames),
+          List.copyOf(ips),
+          outDir,
+          caDir,
+          caValidity == null ? DEFAULT_CA_VALIDITY : caValidity,
+          validity);
+    }
+  }
+
+  @Command(
+      name = "inspect",
+      usageHelpWidth = 100,
+      description = "Print subject, issuer, names and validity of each certificate in a PEM file.")
+  final class Inspect implements Callable<Integer> {
+    @Parameters(paramLabel = "FILE", description = "A PEM file; '-' reads standard input.")
+    String file;
+
+    @Option(
+        names = {"-h", "--help"},
+        usageHelp = true,
+        description = "Print this text.")
+    boolean help;
+
+    @Override
+    public Integer call() throws IOException {
+      return inspect(file);
     }
   }
 
@@ -235,16 +389,7 @@ public final class CertsCli {
     return written;
   }
 
-  private int inspect(List<String> args) throws IOException {
-    if (args.contains("--help") || args.contains("-h")) {
-      throw new HelpRequested();
-    }
-    if (args.size() != 1 || (args.get(0).startsWith("-") && !args.get(0).equals("-"))) {
-      throw new UsageException(
-          "inspect takes exactly one FILE (a PEM file, or '-' for standard input), got "
-              + (args.isEmpty() ? "none" : String.join(" ", args)));
-    }
-    String file = args.get(0);
+  private int inspect(String file) throws IOException {
     String pem;
     if (file.equals("-")) {
       pem = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
@@ -377,181 +522,41 @@ public final class CertsCli {
     return e.getMessage() == null ? e.toString() : e.getMessage();
   }
 
-  /** Parses {@code 365d}, {@code 12h}, {@code 30m}, {@code 90s} (the shared grammar). */
-  static Duration parseDuration(String flag, String value) {
+  /** {@code --validity} and {@code --ca-validity}: the shared grammar, positive. */
+  private static Duration positiveDuration(String value) {
     try {
       return Durations.parsePositive(value.trim().toLowerCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new UsageException(
-          flag
-              + " '"
-              + value
-              + "' is not a positive duration; use a whole number with a unit"
-              + " d, h, m or s, e.g. 365d or 12h");
+      throw new TypeConversionException(
+          "'" + value + "' is not a positive duration; use e.g. 365d, 12h or 90m");
     }
   }
 
-  /** The validated flags of {@code generate}. */
+  private static String flagFor(String message) {
+    if (message.startsWith("service")) {
+      return "--service";
+    }
+    return message.startsWith("namespace") ? "--namespace" : "--cluster-domain";
+  }
+
+  private static List<String> trimmed(List<String> values) {
+    List<String> all = new ArrayList<>();
+    for (String value : values) {
+      if (!value.isBlank()) {
+        all.add(value.trim());
+      }
+    }
+    return all;
+  }
+
+  /** What {@code generate} was asked for, validated. */
   record GenerateRequest(
       List<String> dnsNames,
       List<String> ipAddresses,
       Path out,
       Path caDir,
       Duration caValidity,
-      Duration validity) {
-
-    private static final List<String> FLAGS =
-        List.of(
-            "--service",
-            "--namespace",
-            "--out",
-            "--ip",
-            "--dns",
-            "--cluster-domain",
-            "--ca-dir",
-            "--ca-validity",
-            "--validity");
-    private static final Set<String> REPEATABLE = Set.of("--ip", "--dns");
-
-    static GenerateRequest parse(List<String> args) {
-      Map<String, List<String>> flags = new LinkedHashMap<>();
-      for (int i = 0; i < args.size(); i++) {
-        String arg = args.get(i);
-        if (arg.equals("--help") || arg.equals("-h")) {
-          throw new HelpRequested();
-        }
-        String name = arg;
-        String value = null;
-        int equals = arg.indexOf('=');
-        if (arg.startsWith("--") && equals > 0) {
-          name = arg.substring(0, equals);
-          value = arg.substring(equals + 1);
-        }
-        if (!FLAGS.contains(name)) {
-          throw new UsageException(
-              arg.startsWith("-")
-                  ? "unknown flag '"
-                      + name
-                      + "' for generate; known flags: "
-                      + String.join(", ", FLAGS)
-                  : "unexpected argument '"
-                      + arg
-                      + "'; generate takes only flags, e.g. --service NAME");
-        }
-        if (value == null) {
-          if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
-            throw new UsageException(name + " needs a value, e.g. " + name + " " + example(name));
-          }
-          value = args.get(++i);
-        }
-        if (flags.containsKey(name) && !REPEATABLE.contains(name)) {
-          throw new UsageException(name + " given more than once; pass it once");
-        }
-        flags.computeIfAbsent(name, k -> new ArrayList<>()).add(value);
-      }
-
-      String service = required(flags, "--service");
-      String namespace = required(flags, "--namespace");
-      Path out = Path.of(required(flags, "--out"));
-      if (Files.exists(out) && !Files.isDirectory(out)) {
-        throw new UsageException(
-            "--out " + out + " exists and is not a directory; pass a directory");
-      }
-      List<String> dnsNames;
-      try {
-        dnsNames =
-            new ArrayList<>(
-                ServingNames.forService(
-                    service,
-                    namespace,
-                    single(flags, "--cluster-domain", ServingNames.DEFAULT_CLUSTER_DOMAIN)));
-      } catch (IllegalArgumentException e) {
-        throw new UsageException(flagFor(e.getMessage()) + ": " + e.getMessage());
-      }
-      dnsNames.addAll(commaSeparated(flags.get("--dns")));
-      List<String> ipAddresses = commaSeparated(flags.get("--ip"));
-      for (String ip : ipAddresses) {
-        if (!DnsNames.isIpAddress(ip)) {
-          throw new UsageException(
-              "--ip '" + ip + "' is not an IPv4 or IPv6 address; pass e.g. --ip 10.96.0.10");
-        }
-      }
-      for (String dns : commaSeparated(flags.get("--dns"))) {
-        if (!DnsNames.isValid(dns) || DnsNames.isIpAddress(dns)) {
-          throw new UsageException(
-              "--dns '"
-                  + dns
-                  + "' is not a DNS name; pass host names like gate.example.org"
-                  + " (addresses go in --ip)");
-        }
-      }
-      String caDir = single(flags, "--ca-dir", null);
-      if (caDir != null && flags.containsKey("--ca-validity")) {
-        throw new UsageException(
-            "--ca-validity applies only to a new CA, but --ca-dir reuses one; drop one of the two");
-      }
-      return new GenerateRequest(
-          List.copyOf(dnsNames),
-          List.copyOf(ipAddresses),
-          out,
-          caDir == null ? null : Path.of(caDir),
-          durationFlag(flags, "--ca-validity", DEFAULT_CA_VALIDITY),
-          durationFlag(flags, "--validity", DEFAULT_VALIDITY));
-    }
-
-    private static String flagFor(String message) {
-      if (message.startsWith("service")) {
-        return "--service";
-      }
-      return message.startsWith("namespace") ? "--namespace" : "--cluster-domain";
-    }
-
-    private static String required(Map<String, List<String>> flags, String name) {
-      String value = single(flags, name, null);
-      if (value == null || value.isBlank()) {
-        throw new UsageException("missing " + name + "; pass e.g. " + name + " " + example(name));
-      }
-      return value;
-    }
-
-    private static String single(Map<String, List<String>> flags, String name, String fallback) {
-      List<String> values = flags.get(name);
-      return values == null ? fallback : values.get(0);
-    }
-
-    private static Duration durationFlag(
-        Map<String, List<String>> flags, String name, Duration fallback) {
-      String value = single(flags, name, null);
-      return value == null ? fallback : parseDuration(name, value);
-    }
-
-    private static List<String> commaSeparated(List<String> values) {
-      List<String> all = new ArrayList<>();
-      if (values != null) {
-        for (String value : values) {
-          for (String part : value.split(",")) {
-            if (!part.isBlank()) {
-              all.add(part.trim());
-            }
-          }
-        }
-      }
-      return all;
-    }
-
-    private static String example(String flag) {
-      return switch (flag) {
-        case "--service" -> "migrate-gate";
-        case "--namespace" -> "migrate-gate";
-        case "--out", "--ca-dir" -> "./tls";
-        case "--ip" -> "10.96.0.10";
-        case "--dns" -> "gate.example.org";
-        case "--cluster-domain" -> "cluster.local";
-        case "--ca-validity" -> "3650d";
-        default -> "365d";
-      };
-    }
-  }
+      Duration validity) {}
 
   /** A command-line mistake; the message names the flag and the fix. */
   static final class UsageException extends IllegalArgumentException {
@@ -559,14 +564,6 @@ public final class CertsCli {
 
     UsageException(String message) {
       super(message);
-    }
-  }
-
-  private static final class HelpRequested extends RuntimeException {
-    private static final long serialVersionUID = 1L;
-
-    HelpRequested() {
-      super(null, null, false, false);
     }
   }
 }

@@ -83,7 +83,7 @@ class CertsCliJarIT {
             "forever");
 
     assertEquals(64, run.exitCode());
-    assertTrue(run.err().contains("--validity 'forever' is not a positive duration"), run.err());
+    assertTrue(run.err().contains("'--validity': 'forever' is not a positive duration"), run.err());
     assertEquals("", run.out());
   }
 

@@ -219,22 +219,22 @@ class CertsCliTest {
       value = {
         "missing command|''|missing command",
         "unknown command|frobnicate|unknown command 'frobnicate'",
-        "no service|generate --namespace ops --out OUT|missing --service",
-        "no namespace|generate --service gate --out OUT|missing --namespace",
-        "no out|generate --service gate --namespace ops|missing --out",
+        "no service|generate --namespace ops --out OUT|Missing required option: '--service=NAME'",
+        "no namespace|generate --service gate --out OUT|Missing required option: '--namespace=NAME'",
+        "no out|generate --service gate --namespace ops|Missing required option: '--out=DIR'",
         "bad service|generate --service Gate_1 --namespace ops --out OUT|--service: service name 'Gate_1'",
         "bad namespace|generate --service gate --namespace Ops --out OUT|--namespace: namespace name 'Ops'",
         "bad ip|generate --service gate --namespace ops --out OUT --ip 10.0.0.300|--ip '10.0.0.300'",
         "ip as dns|generate --service gate --namespace ops --out OUT --dns 10.0.0.3|--dns '10.0.0.3'",
-        "bad duration|generate --service gate --namespace ops --out OUT --validity 1y|--validity '1y'",
-        "zero duration|generate --service gate --namespace ops --out OUT --validity 0d|--validity '0d'",
-        "no value|generate --service gate --namespace ops --out|--out needs a value",
-        "unknown flag|generate --service gate --namespace ops --out OUT --days 3|unknown flag '--days'",
-        "stray arg|generate gate --namespace ops --out OUT|unexpected argument 'gate'",
-        "twice|generate --service a --service b --namespace ops --out OUT|--service given more than once",
+        "bad duration|generate --service gate --namespace ops --out OUT --validity 1y|'--validity': '1y' is not a positive duration",
+        "zero duration|generate --service gate --namespace ops --out OUT --validity 0d|'--validity': '0d' is not a positive duration",
+        "no value|generate --service gate --namespace ops --out|Missing required parameter for option '--out' (DIR)",
+        "unknown flag|generate --service gate --namespace ops --out OUT --days 3|Unknown options: '--days'",
+        "stray arg|generate --service gate --namespace ops --out OUT extra|Unmatched argument at index 7: 'extra'",
+        "twice|generate --service a --service b --namespace ops --out OUT|option '--service' (NAME) should be specified only once",
         "ca-dir empty|generate --service gate --namespace ops --out OUT --ca-dir OUT|has no ca.crt",
         "ca-validity with ca-dir|generate --service gate --namespace ops --out OUT --ca-dir OUT --ca-validity 3d|--ca-validity applies only",
-        "inspect no file|inspect|inspect takes exactly one FILE",
+        "inspect no file|inspect|Missing required parameter: 'FILE'",
         "inspect missing|inspect OUT/nope.crt|file not found",
       })
   void badInputExitsWithUsageAndNamesTheFlag(
@@ -249,16 +249,17 @@ class CertsCliTest {
 
   @Test
   void helpPrintsUsageOnStdout() {
-    for (String[] help :
-        List.of(
-            new String[] {"--help"},
-            new String[] {"generate", "--help"},
-            new String[] {"inspect", "-h"})) {
-      Result result = run(help);
-      assertEquals(CertsCli.OK, result.exitCode());
-      assertTrue(result.out().contains("--ca-dir DIR"), result.out());
-      assertTrue(result.out().contains("inspect"), result.out());
-    }
+    Result top = run("--help");
+    assertEquals(CertsCli.OK, top.exitCode());
+    assertTrue(top.out().contains("generate") && top.out().contains("inspect"), top.out());
+    assertTrue(top.out().contains("Exit codes: 0 success"), top.out());
+    Result generate = run("generate", "--help");
+    assertEquals(CertsCli.OK, generate.exitCode());
+    assertTrue(generate.out().contains("--ca-dir=DIR"), generate.out());
+    assertTrue(generate.out().contains("Default: 365d"), generate.out());
+    Result inspect = run("inspect", "-h");
+    assertEquals(CertsCli.OK, inspect.exitCode());
+    assertTrue(inspect.out().contains("FILE"), inspect.out());
   }
 
   @Test
