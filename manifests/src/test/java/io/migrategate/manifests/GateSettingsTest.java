@@ -10,7 +10,6 @@ import io.migrategate.gate.GateConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,8 +74,8 @@ class GateSettingsTest {
       throws Exception {
     Map<String, String> env = new LinkedHashMap<>(RenderTest.env(rendered));
     Set<String> known =
-        Arrays.stream(GateConfig.Option.values())
-            .map(o -> o.env)
+        GateConfig.settings().stream()
+            .map(o -> o.env())
             .collect(Collectors.toCollection(TreeSet::new));
 
     Set<String> stale = new TreeSet<>(NOT_YET_READ);

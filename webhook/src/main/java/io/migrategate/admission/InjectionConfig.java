@@ -36,8 +36,15 @@ public record InjectionConfig(
    * MiB, a CPU burst of about 0.4 s at start, then an idle watch). The one place these numbers
    * live.
    */
+  public static final String DEFAULT_CPU_REQUEST = "50m";
+
+  public static final String DEFAULT_MEMORY_REQUEST = "64Mi";
+  public static final String DEFAULT_CPU_LIMIT = "1";
+  public static final String DEFAULT_MEMORY_LIMIT = "96Mi";
+
   public static final WaiterResources DEFAULT_RESOURCES =
-      new WaiterResources("50m", "64Mi", "1", "96Mi");
+      new WaiterResources(
+          DEFAULT_CPU_REQUEST, DEFAULT_MEMORY_REQUEST, DEFAULT_CPU_LIMIT, DEFAULT_MEMORY_LIMIT);
 
   /** The conventional non-root UID of distroless images. */
   public static final long DEFAULT_RUN_AS_USER = 65532L;

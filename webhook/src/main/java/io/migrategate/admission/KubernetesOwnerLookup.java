@@ -43,6 +43,8 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
    * both must fit in the webhook's {@code timeoutSeconds} (5 s in the shipped configuration) with
    * room for the reply.
    */
+  public static final String DEFAULT_LOOKUP_TIMEOUT_TEXT = "1500ms";
+
   public static final Duration DEFAULT_LOOKUP_TIMEOUT = Duration.ofMillis(1500);
 
   private final KubernetesClient watchClient;

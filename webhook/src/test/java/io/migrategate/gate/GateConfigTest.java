@@ -154,6 +154,13 @@ class GateConfigTest {
     assertEquals(GateConfig.LogFormat.JSON, fromEnv.logFormat());
     assertEquals(7443, flagWins.port());
     assertEquals("flag:2", flagWins.waiterImage());
+    assertEquals(
+        9091,
+        GateConfig.parse(
+                required("--probe-port", "9090", "--probe-port=9091"),
+                Map.of("MIGRATE_GATE_PROBE_PORT", "not-a-port"))
+            .probePort(),
+        "the last flag wins, and a flag overrides a bad variable");
   }
 
   @Test
@@ -212,8 +219,8 @@ class GateConfigTest {
     assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("migrate-gate: --port is 'x'"));
     assertEquals(0, help);
     String usage = out.toString(StandardCharsets.UTF_8);
-    for (GateConfig.Option option : GateConfig.Option.values()) {
-      assertTrue(usage.contains(option.flag) && usage.contains(option.env), option.flag);
+    for (GateCommandLine.Setting option : GateConfig.settings()) {
+      assertTrue(usage.contains(option.flag()) && usage.contains(option.env()), option.flag());
     }
   }
 
@@ -240,9 +247,9 @@ class GateConfigTest {
         Path.of(System.getProperty("migrategate.projectRoot", ".."))
             .resolve("docs/configuration.md");
     String text = Files.readString(docs);
-    for (GateConfig.Option option : GateConfig.Option.values()) {
-      assertTrue(text.contains("`" + option.flag + "`"), option.flag + " missing in " + docs);
-      assertTrue(text.contains("`" + option.env + "`"), option.env + " missing in " + docs);
+    for (GateCommandLine.Setting option : GateConfig.settings()) {
+      assertTrue(text.contains("`" + option.flag() + "`"), option.flag() + " missing in " + docs);
+      assertTrue(text.contains("`" + option.env() + "`"), option.env() + " missing in " + docs);
     }
   }
 
