@@ -1,15 +1,30 @@
 package io.migrategate.gate;
 
-import io.migrategate.admission.AdmissionReviewer;
-import io.migrategate.admission.InjectionConfig;
 import io.migrategate.certs.ServingNames;
-import io.migrategate.jobs.KubernetesJobTracking;
-import io.migrategate.kube.ApiRequests;
-import io.migrategate.tls.SelfManagedTls;
-import io.migrategate.tls.SelfManagedTlsConfig;
-import io.migrategate.waitapi.CachingTokenReviewer;
-import io.migrategate.waitapi.TokenReviewer;
-import io.migrategate.waitapi.WaitApi;
+import io.migrategate.gate.admission.AdmissionReviewer;
+import io.migrategate.gate.admission.InjectionConfig;
+import io.migrategate.gate.jobs.KubernetesJobTracking;
+import io.migrategate.gate.kube.ApiRequests;
+import io.migrategate.gate.kube.KubernetesAccess;
+import io.migrategate.gate.observability.GateHealth;
+import io.migrategate.gate.observability.GateLog;
+import io.migrategate.gate.observability.GateMetrics;
+import io.migrategate.gate.server.AdmissionEndpoint;
+import io.migrategate.gate.server.AdmissionVerticle;
+import io.migrategate.gate.server.BoundedWorkers;
+import io.migrategate.gate.server.ConnectionLimiter;
+import io.migrategate.gate.server.EventLoopHeartbeats;
+import io.migrategate.gate.server.TlsPolicy;
+import io.migrategate.gate.server.WaitVerticle;
+import io.migrategate.gate.tls.CertificateReloader;
+import io.migrategate.gate.tls.CertificateSource;
+import io.migrategate.gate.tls.SelfManagedCertificates;
+import io.migrategate.gate.tls.SelfManagedTls;
+import io.migrategate.gate.tls.SelfManagedTlsConfig;
+import io.migrategate.gate.tls.ServingCertificate;
+import io.migrategate.gate.waitapi.CachingTokenReviewer;
+import io.migrategate.gate.waitapi.TokenReviewer;
+import io.migrategate.gate.waitapi.WaitApi;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -65,7 +80,7 @@ public final class Gate {
 
   /** The gate could not start; the message says what to fix. */
   public static final class StartException extends Exception {
-    StartException(String message, Throwable cause) {
+    public StartException(String message, Throwable cause) {
       super(message, cause);
     }
   }
@@ -106,7 +121,7 @@ public final class Gate {
         config.tlsMode() == GateConfig.TlsMode.SELF_MANAGED
             ? new SelfManagedCertificates(
                 vertx,
-                SelfManagedTls.start(kubernetes.client(), selfManagedTls(config), log),
+                SelfManagedTls.start(kubernetes.watching(), selfManagedTls(config), log),
                 metrics)
             : new CertificateReloader(
                 vertx,

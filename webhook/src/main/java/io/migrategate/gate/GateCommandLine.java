@@ -1,9 +1,5 @@
 package io.migrategate.gate;
 
-import io.migrategate.admission.FailurePolicy;
-import io.migrategate.admission.InjectionConfig;
-import io.migrategate.admission.KubernetesOwnerLookup;
-import io.migrategate.admission.WaiterResources;
 import io.migrategate.core.Durations;
 import io.migrategate.core.Names;
 import io.migrategate.gate.GateConfig.FastPath;
@@ -11,7 +7,11 @@ import io.migrategate.gate.GateConfig.Limits;
 import io.migrategate.gate.GateConfig.LogFormat;
 import io.migrategate.gate.GateConfig.SelfManagedTlsSettings;
 import io.migrategate.gate.GateConfig.TlsMode;
-import io.migrategate.ledger.LedgerPolicy;
+import io.migrategate.gate.admission.FailurePolicy;
+import io.migrategate.gate.admission.InjectionConfig;
+import io.migrategate.gate.admission.KubernetesOwnerLookup;
+import io.migrategate.gate.admission.WaiterResources;
+import io.migrategate.gate.ledger.LedgerPolicy;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;

@@ -1,8 +1,8 @@
 package io.migrategate.gate;
 
-import io.migrategate.admission.FailurePolicy;
-import io.migrategate.admission.WaiterResources;
-import io.migrategate.ledger.LedgerPolicy;
+import io.migrategate.gate.admission.FailurePolicy;
+import io.migrategate.gate.admission.WaiterResources;
+import io.migrategate.gate.ledger.LedgerPolicy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;

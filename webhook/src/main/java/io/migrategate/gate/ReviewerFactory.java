@@ -1,6 +1,7 @@
 package io.migrategate.gate;
 
-import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.gate.admission.AdmissionReviewer;
+import io.migrategate.gate.kube.KubernetesAccess;
 import java.util.Optional;
 import java.util.function.Supplier;
 

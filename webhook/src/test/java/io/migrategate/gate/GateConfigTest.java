@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.migrategate.admission.FailurePolicy;
-import io.migrategate.admission.InjectionConfig;
-import io.migrategate.admission.KubernetesOwnerLookup;
+import io.migrategate.gate.admission.FailurePolicy;
+import io.migrategate.gate.admission.InjectionConfig;
+import io.migrategate.gate.admission.KubernetesOwnerLookup;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

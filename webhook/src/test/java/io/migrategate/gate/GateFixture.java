@@ -1,6 +1,7 @@
 package io.migrategate.gate;
 
-import io.migrategate.admission.AdmissionReviewer;
+import io.migrategate.gate.admission.AdmissionReviewer;
+import io.migrategate.gate.observability.GateLog;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,7 +24,7 @@ import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /** A gate running in this JVM on free ports, with its certificate in a Secret-like directory. */
-final class GateFixture implements AutoCloseable {
+public final class GateFixture implements AutoCloseable {
   final Path directory;
   final TestPki pki;
   final SecretVolume secret;
@@ -150,7 +151,7 @@ final class GateFixture implements AutoCloseable {
     return metricValue(probe("/metrics").body(), series);
   }
 
-  static double metricValue(String exposition, String series) {
+  public static double metricValue(String exposition, String series) {
     for (String line : exposition.split("\n")) {
       if (line.startsWith(series + " ")) {
         return Double.parseDouble(line.substring(series.length() + 1).trim());

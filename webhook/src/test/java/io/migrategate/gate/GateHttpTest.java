@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.migrategate.gate.server.AdmissionEndpoint;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;

@@ -1,6 +1,6 @@
 package io.migrategate.gate;
 
-import io.migrategate.waitapi.FakeJwt;
+import io.migrategate.gate.waitapi.FakeJwt;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;

@@ -3,7 +3,8 @@ package io.migrategate.gate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.migrategate.waitapi.FakeJwt;
+import io.migrategate.gate.observability.GateLog;
+import io.migrategate.gate.waitapi.FakeJwt;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;

@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.migrategate.waitapi.FakeJwt;
+import io.migrategate.gate.server.TlsPolicy;
+import io.migrategate.gate.waitapi.FakeJwt;
 import java.io.IOException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.migrategate.waitapi.FakeJwt;
+import io.migrategate.gate.waitapi.FakeJwt;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;

@@ -21,7 +21,7 @@ import io.fabric8.kubernetes.client.Watcher;
 import io.fabric8.kubernetes.client.WatcherException;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
-import io.migrategate.ledger.ConfigMapSuccessLedger;
+import io.migrategate.gate.ledger.ConfigMapSuccessLedger;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;

@@ -16,6 +16,7 @@ import io.migrategate.certs.IssuedCertificate;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.PodWebhook;
 import io.migrategate.cluster.TokenKubeconfig;
+import io.migrategate.gate.observability.GateLog;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -168,7 +169,7 @@ final class GateWaitScene implements AutoCloseable {
                     new PolicyRuleBuilder()
                         .withApiGroups("")
                         .withResources("secrets")
-                        .withResourceNames(io.migrategate.ledger.LedgerKey.DEFAULT_SECRET)
+                        .withResourceNames(io.migrategate.gate.ledger.LedgerKey.DEFAULT_SECRET)
                         .withVerbs("get", "update")
                         .build())
                 .build())
@@ -180,7 +181,7 @@ final class GateWaitScene implements AutoCloseable {
         .resource(
             new io.fabric8.kubernetes.api.model.SecretBuilder()
                 .withNewMetadata()
-                .withName(io.migrategate.ledger.LedgerKey.DEFAULT_SECRET)
+                .withName(io.migrategate.gate.ledger.LedgerKey.DEFAULT_SECRET)
                 .endMetadata()
                 .build())
         .create();

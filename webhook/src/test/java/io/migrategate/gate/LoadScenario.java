@@ -1,6 +1,6 @@
 package io.migrategate.gate;
 
-import io.migrategate.waitapi.FakeJwt;
+import io.migrategate.gate.waitapi.FakeJwt;
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
 import io.vertx.core.buffer.Buffer;

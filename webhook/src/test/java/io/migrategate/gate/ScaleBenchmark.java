@@ -13,7 +13,7 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.migrategate.ledger.LedgerKey;
+import io.migrategate.gate.ledger.LedgerKey;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;

@@ -4,7 +4,7 @@ import io.fabric8.kubernetes.api.model.apps.ReplicaSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.migrategate.jobs.ExternallyManagedJobs;
+import io.migrategate.gate.jobs.ExternallyManagedJobs;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -577,7 +577,7 @@ final class ScaleChurn {
         text,
         windows,
         "Job list pages (a full list: one per "
-            + io.migrategate.kube.KubernetesClients.LIST_PAGE
+            + io.migrategate.gate.kube.KubernetesClients.LIST_PAGE
             + " Jobs)",
         w -> Long.toString((long) requests(w, "list jobs")));
     row(text, windows, "gate peak RSS in the window", w -> (w.peakRssBytes() >> 20) + " MiB");
