@@ -1,6 +1,7 @@
 package io.migrategate.certs;
 
 import io.migrategate.core.Durations;
+import io.migrategate.core.UsageException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -557,13 +558,4 @@ public final class CertsCli {
       Path caDir,
       Duration caValidity,
       Duration validity) {}
-
-  /** A command-line mistake; the message names the flag and the fix. */
-  static final class UsageException extends IllegalArgumentException {
-    private static final long serialVersionUID = 1L;
-
-    UsageException(String message) {
-      super(message);
-    }
-  }
 }

@@ -6,6 +6,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.migrategate.cluster.BuiltImages;
 import io.migrategate.cluster.GateInstall;
 import io.migrategate.cluster.LocalCluster;
+import io.migrategate.core.UsageException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,7 +42,7 @@ public final class DemoMain {
     try {
       project = Project.locate();
       options = DemoOptions.parse(args, env, project.root());
-    } catch (DemoOptions.UsageException e) {
+    } catch (UsageException e) {
       out.println("demo: " + e.getMessage());
       return EXIT_USAGE;
     } catch (IllegalStateException e) {

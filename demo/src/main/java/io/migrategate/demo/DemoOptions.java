@@ -2,6 +2,7 @@ package io.migrategate.demo;
 
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.core.Names;
+import io.migrategate.core.UsageException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -174,13 +175,5 @@ record DemoOptions(
         manifests,
         flags.appImage == null ? defaultImage : flags.appImage,
         flags.jobImage == null ? defaultImage : flags.jobImage);
-  }
-
-  static final class UsageException extends Exception {
-    private static final long serialVersionUID = 1L;
-
-    UsageException(String message) {
-      super(message);
-    }
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.migrategate.core.UsageException;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -49,19 +50,18 @@ class DemoOptionsTest {
     assertEquals(
         "unknown argument '--bogus'; demo/run --help lists the options",
         assertThrows(
-                DemoOptions.UsageException.class,
-                () -> DemoOptions.parse(List.of("--bogus"), Map.of(), ROOT))
+                UsageException.class, () -> DemoOptions.parse(List.of("--bogus"), Map.of(), ROOT))
             .getMessage());
     assertTrue(
         assertThrows(
-                DemoOptions.UsageException.class,
+                UsageException.class,
                 () -> DemoOptions.parse(List.of("--namespace", "Shop"), Map.of(), ROOT))
             .getMessage()
             .startsWith("--namespace 'Shop': use lower-case letters"));
     assertEquals(
         "--namespace needs a value",
         assertThrows(
-                DemoOptions.UsageException.class,
+                UsageException.class,
                 () -> DemoOptions.parse(List.of("--namespace"), Map.of(), ROOT))
             .getMessage());
   }

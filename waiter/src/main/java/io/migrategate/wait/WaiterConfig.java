@@ -2,6 +2,7 @@ package io.migrategate.wait;
 
 import io.migrategate.core.Durations;
 import io.migrategate.core.Names;
+import io.migrategate.core.UsageException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;

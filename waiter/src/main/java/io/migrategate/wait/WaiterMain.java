@@ -1,5 +1,6 @@
 package io.migrategate.wait;
 
+import io.migrategate.core.UsageException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.migrategate.core.Durations;
+import io.migrategate.core.UsageException;
 import io.migrategate.wait.WaiterConfig.LogFormat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -2,6 +2,7 @@ package io.migrategate.gate;
 
 import io.migrategate.core.Durations;
 import io.migrategate.core.Names;
+import io.migrategate.core.UsageException;
 import io.migrategate.gate.GateConfig.FastPath;
 import io.migrategate.gate.GateConfig.Limits;
 import io.migrategate.gate.GateConfig.LogFormat;

@@ -1,5 +1,6 @@
 package io.migrategate.gate;
 
+import io.migrategate.core.UsageException;
 import io.migrategate.gate.admission.FailurePolicy;
 import io.migrategate.gate.admission.WaiterResources;
 import io.migrategate.gate.ledger.LedgerPolicy;

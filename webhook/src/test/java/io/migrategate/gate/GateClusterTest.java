@@ -43,8 +43,7 @@ class GateClusterTest {
                     .addToLabels("migrate-gate.test/server", namespace)
                     .endMetadata()
                     .build());
-    gate =
-        new GateFixture(GateMain::defaultReviewer, "--kubeconfig", cluster.kubeconfig().toString());
+    gate = new GateFixture(Gate::defaultReviewer, "--kubeconfig", cluster.kubeconfig().toString());
     webhook =
         PodWebhook.register(
             client,

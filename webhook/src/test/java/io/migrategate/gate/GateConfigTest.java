@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.migrategate.core.UsageException;
 import io.migrategate.gate.admission.FailurePolicy;
 import io.migrategate.gate.admission.InjectionConfig;
 import io.migrategate.gate.admission.KubernetesOwnerLookup;
@@ -210,10 +211,10 @@ class GateConfigTest {
             Map.of(),
             outStream,
             errStream,
-            GateMain::defaultReviewer);
+            Gate::defaultReviewer);
     int help =
         GateMain.run(
-            new String[] {"--help"}, Map.of(), outStream, errStream, GateMain::defaultReviewer);
+            new String[] {"--help"}, Map.of(), outStream, errStream, Gate::defaultReviewer);
 
     assertEquals(64, bad);
     assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("migrate-gate: --port is 'x'"));

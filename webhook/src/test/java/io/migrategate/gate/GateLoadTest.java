@@ -54,7 +54,7 @@ class GateLoadTest {
       Gate gate =
           Gate.start(
               GateConfig.parse(args, Map.of()),
-              GateMain::defaultReviewer,
+              Gate::defaultReviewer,
               new GateLog(
                   GateConfig.LogFormat.TEXT, new PrintStream(log, true, StandardCharsets.UTF_8)));
       try {

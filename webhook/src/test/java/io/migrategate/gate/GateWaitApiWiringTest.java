@@ -24,7 +24,7 @@ class GateWaitApiWiringTest {
 
   @BeforeAll
   static void start() throws Exception {
-    fixture = new GateFixture(GateMain::defaultReviewer, "--owner-lookup-timeout", "500ms");
+    fixture = new GateFixture(Gate::defaultReviewer, "--owner-lookup-timeout", "500ms");
   }
 
   @AfterAll

@@ -226,7 +226,7 @@ final class GateWaitScene implements AutoCloseable {
     gate =
         Gate.start(
             config,
-            GateMain::defaultReviewer,
+            Gate::defaultReviewer,
             new GateLog(
                 GateConfig.LogFormat.TEXT, new PrintStream(gateLog, true, StandardCharsets.UTF_8)));
   }

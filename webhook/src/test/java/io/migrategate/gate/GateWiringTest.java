@@ -25,7 +25,7 @@ class GateWiringTest {
 
   @BeforeAll
   static void start() throws Exception {
-    fixture = new GateFixture(GateMain::defaultReviewer, "--owner-lookup-timeout", "500ms");
+    fixture = new GateFixture(Gate::defaultReviewer, "--owner-lookup-timeout", "500ms");
   }
 
   @AfterAll

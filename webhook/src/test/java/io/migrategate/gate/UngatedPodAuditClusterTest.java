@@ -47,7 +47,7 @@ class UngatedPodAuditClusterTest {
 
     try (GateFixture gate =
         new GateFixture(
-            GateMain::defaultReviewer,
+            Gate::defaultReviewer,
             "--kubeconfig",
             cluster.kubeconfig().toString(),
             "--audit-interval",
