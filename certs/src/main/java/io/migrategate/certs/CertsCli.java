@@ -102,6 +102,7 @@ public final class CertsCli {
         new CommandLine(new Root())
             .addSubcommand(new Generate())
             .addSubcommand(new Inspect())
+            .addSubcommand("help", new CommandLine.HelpCommand())
             .registerConverter(Duration.class, CertsCli::positiveDuration)
             .setOut(new PrintWriter(out, true))
             .setErr(new PrintWriter(err, true));

@@ -257,6 +257,9 @@ class CertsCliTest {
     assertEquals(CertsCli.OK, generate.exitCode());
     assertTrue(generate.out().contains("--ca-dir=DIR"), generate.out());
     assertTrue(generate.out().contains("Default: 365d"), generate.out());
+    Result word = run("help");
+    assertEquals(CertsCli.OK, word.exitCode(), word.err());
+    assertTrue(word.out().contains("generate") && word.out().contains("inspect"), word.out());
     Result inspect = run("inspect", "-h");
     assertEquals(CertsCli.OK, inspect.exitCode());
     assertTrue(inspect.out().contains("FILE"), inspect.out());

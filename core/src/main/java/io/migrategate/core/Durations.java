@@ -23,7 +23,8 @@ public final class Durations {
    * Parses {@code <number><unit>} parts, units ms, s, m, h, d (e.g. {@code 1h30m}); exact text: no
    * spaces, lower-case units.
    *
-   * @throws IllegalArgumentException when the text is not such a duration (or too long to hold)
+   * @throws IllegalArgumentException when the text is not such a duration, or one too long to count
+   *     in milliseconds (beyond 292 million years)
    */
   public static Duration parse(String text) {
     if (text == null || !WHOLE.matcher(text).matches()) {
@@ -44,6 +45,7 @@ public final class Durations {
                   default -> Duration.ofDays(amount);
                 });
       }
+      total.toMillis(); // every caller schedules in milliseconds: refuse what they cannot hold
       return total;
     } catch (ArithmeticException | NumberFormatException e) {
       throw new IllegalArgumentException("duration too long: \"" + text + "\"", e);

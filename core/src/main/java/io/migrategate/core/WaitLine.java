@@ -11,7 +11,7 @@ import java.util.Map;
 /**
  * One line of the wait API's NDJSON stream ({@code GET /wait/v1/...}), and its error body: the wire
  * format of the gate and the waiter, written once. The gate {@link #encode}s, the waiter {@link
- * #decode}s; fields are written in the order shown in docs/wait-api.md.
+ * #decode}s; fields are written in the order shown in docs/gate-wait-api.md.
  *
  * <p>Decoding is lenient the way a client of a newer server must be: an unknown {@code type}
  * becomes {@link Other}, an unknown phase a {@link Job} without a {@link Job#verdict}.

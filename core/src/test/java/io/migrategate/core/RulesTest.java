@@ -49,6 +49,11 @@ class RulesTest {
         () -> Durations.parse("99999999999999999999d"),
         "too long is a usage error, not an overflow");
     assertThrows(IllegalArgumentException.class, () -> Durations.parse("9223372036854775807d"));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> Durations.parse("106751991168d"),
+        "holds as a Duration, but not in milliseconds: every caller schedules in milliseconds");
+    assertEquals(Duration.ofDays(36500), Durations.parse("36500d"));
     assertEquals("0.4 s", Durations.format(Duration.ofMillis(420)));
     assertEquals("1h5m", Durations.format(Duration.ofMinutes(65)));
   }

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import org.junit.jupiter.api.Test;
 
-/** The wait API's lines exactly as they go over the wire (docs/wait-api.md), both ways. */
+/** The wait API's lines exactly as they go over the wire (docs/gate-wait-api.md), both ways. */
 class WaitLineTest {
 
   @Test

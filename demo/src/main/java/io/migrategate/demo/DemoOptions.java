@@ -121,7 +121,9 @@ record DemoOptions(
       throws UsageException {
     Flags flags = new Flags();
     try {
-      new CommandLine(flags).parseArgs(args.toArray(String[]::new));
+      new CommandLine(flags)
+          .setOverwrittenOptionsAllowed(true) // as before: the last of a repeated flag wins
+          .parseArgs(args.toArray(String[]::new));
     } catch (CommandLine.UnmatchedArgumentException e) {
       throw new UsageException(
           "unknown argument '" + e.getUnmatched().get(0) + "'; demo/run --help lists the options");

@@ -31,7 +31,9 @@ class DemoOptionsTest {
   void flagsInBothSpellings() throws Exception {
     DemoOptions options =
         DemoOptions.parse(
-            List.of("--keep", "--namespace=shop-x1", "--app-image", "shop:2"), Map.of(), ROOT);
+            List.of("--keep", "--namespace=x", "--namespace=shop-x1", "--app-image", "shop:2"),
+            Map.of(),
+            ROOT);
     assertTrue(options.keep());
     assertEquals("shop-x1", options.namespace());
     assertEquals("shop:2", options.appImage());

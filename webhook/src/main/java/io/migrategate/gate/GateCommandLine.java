@@ -400,7 +400,17 @@ public final class GateCommandLine {
   static final Path SERVICE_ACCOUNT_NAMESPACE =
       Path.of("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
 
+  /** The most each bounded number accepts (the least is 1). */
+  private static final Map<String, Integer> MAX =
+      Map.of(
+          "--max-connections", 1_000_000,
+          "--max-connections-per-client", 1_000_000,
+          "--max-token-reviews", 1024,
+          "--token-cache-size", 10_000_000,
+          "--max-streams-per-service-account", 1_000_000);
+
   private List<String> args = List.of();
+  private Map<String, String> env = Map.of();
 
   // --- parsing ---------------------------------------------------------------------------------
 
@@ -408,6 +418,7 @@ public final class GateCommandLine {
   static GateConfig parse(List<String> args, Map<String, String> env) throws UsageException {
     GateCommandLine options = new GateCommandLine();
     options.args = args;
+    options.env = env;
     CommandLine cli = commandLine(options, env);
     try {
       cli.parseArgs(args.toArray(String[]::new));
@@ -469,7 +480,7 @@ public final class GateCommandLine {
   }
 
   private static CommandLine commandLine(GateCommandLine options, Map<String, String> env) {
-    CommandLine cli = new CommandLine(options);
+    CommandLine cli = new CommandLine(options).registerConverter(Path.class, new PathConverter());
     // The last of a repeated flag wins, as with Go's flag package: extra arguments appended after
     // a chart's own (Helm extraArgs) override them.
     cli.setOverwrittenOptionsAllowed(true);
@@ -506,14 +517,33 @@ public final class GateCommandLine {
     }
     if (e.getArgSpec() instanceof OptionSpec option) {
       if (e.getCause() instanceof TypeConversionException fix) {
+        Integer max = MAX.get(option.longestName());
         return source(option.longestName())
             + " is '"
             + (e.getValue() == null ? "" : e.getValue().trim())
             + "': "
-            + fix.getMessage();
+            + fix.getMessage()
+            + (max == null ? "" : " from 1 to " + max);
       }
     }
     return e.getMessage();
+  }
+
+  /** The text a value was given as: the last flag, else its variable, else the default. */
+  private String raw(String flag) {
+    OptionSpec option =
+        commandLine(new GateCommandLine(), Map.of()).getCommandSpec().findOption(flag);
+    for (int i = args.size() - 1; i >= 0; i--) {
+      String arg = args.get(i);
+      if (arg.startsWith(flag + "=")) {
+        return arg.substring(flag.length() + 1).trim();
+      }
+      if (arg.equals(flag) && i + 1 < args.size()) {
+        return args.get(i + 1).trim();
+      }
+    }
+    String fromEnv = env.get(option.descriptionKey());
+    return fromEnv != null && !fromEnv.isBlank() ? fromEnv.trim() : option.defaultValue();
   }
 
   /** How to name where a value came from, so the message says what to fix. */
@@ -562,14 +592,33 @@ public final class GateCommandLine {
     }
   }
 
+  /** Paths as given, without the spaces around them (as every other value). */
+  static final class PathConverter implements ITypeConverter<Path> {
+    @Override
+    public Path convert(String value) {
+      return Path.of(value.trim());
+    }
+  }
+
+  /**
+   * The shared grammar, at most 100 years: the gate adds some durations up (the stop deadline is
+   * drain delay + shutdown timeout + a margin), and none needs more.
+   */
   static final class DurationConverter implements ITypeConverter<Duration> {
+    static final Duration MAX = Duration.ofDays(36_500);
+
     @Override
     public Duration convert(String value) {
       try {
-        return Durations.parse(value.trim());
+        Duration duration = Durations.parse(value.trim());
+        if (duration.compareTo(MAX) <= 0) {
+          return duration;
+        }
       } catch (IllegalArgumentException e) {
-        throw new TypeConversionException("give a duration like 500ms, 5s, 2m or 1h");
+        // worded below
       }
+      throw new TypeConversionException(
+          "give a duration like 500ms, 5s, 2m or 1h (at most 36500d)");
     }
   }
 
@@ -635,8 +684,8 @@ public final class GateCommandLine {
       throw new UsageException(
           source("--wait-reauth-interval")
               + " is '"
-              + waitReauthInterval.toMillis()
-              + "ms': give at least 1s");
+              + raw("--wait-reauth-interval")
+              + "': give at least 1s");
     }
     return new GateConfig(
         port,
@@ -672,11 +721,11 @@ public final class GateCommandLine {
             "; give the CA that signed the API server's client certificate"),
         admissionFastPath,
         new Limits(
-            bounded("--max-connections", maxConnections, 1_000_000),
-            bounded("--max-connections-per-client", maxConnectionsPerClient, 1_000_000),
-            bounded("--max-token-reviews", maxTokenReviews, 1024),
-            bounded("--token-cache-size", tokenCacheSize, 10_000_000),
-            bounded("--max-streams-per-service-account", maxStreamsPerServiceAccount, 1_000_000),
+            bounded("--max-connections", maxConnections),
+            bounded("--max-connections-per-client", maxConnectionsPerClient),
+            bounded("--max-token-reviews", maxTokenReviews),
+            bounded("--token-cache-size", tokenCacheSize),
+            bounded("--max-streams-per-service-account", maxStreamsPerServiceAccount),
             waitReauthInterval),
         dnsLabel("--ledger-key-secret", ledgerKeySecret));
   }
@@ -855,7 +904,8 @@ public final class GateCommandLine {
     return pemFile("--wait-ca-file", waitCaFile, "");
   }
 
-  private int bounded(String flag, int value, int max) throws UsageException {
+  private int bounded(String flag, int value) throws UsageException {
+    int max = MAX.get(flag);
     if (value < 1 || value > max) {
       throw new UsageException(
           source(flag) + " is '" + value + "': give a whole number from 1 to " + max);

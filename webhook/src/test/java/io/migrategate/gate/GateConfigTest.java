@@ -184,7 +184,29 @@ class GateConfigTest {
         required("--waiter-cpu-request", "1", "--waiter-cpu-limit", "500m"),
         "--waiter-cpu-request=1");
     assertMessage(required("--verbose"), "unknown argument '--verbose'");
+    assertMessage(
+        required("--max-connections", "many"),
+        "--max-connections is 'many': give a whole number from 1 to 1000000");
+    assertMessage(
+        required("--drain-delay", "106751991167d"),
+        "--drain-delay is '106751991167d': give a duration like");
+    assertMessage(
+        required("--wait-reauth-interval", "0s"),
+        "--wait-reauth-interval is '0s': give at least 1s");
     assertMessage(required("--port"), "--port needs a value");
+  }
+
+  @Test
+  void valuesAreTrimmedPathsIncluded() throws Exception {
+    GateConfig config =
+        GateConfig.parse(
+            List.of(
+                "--tls-cert-file", " " + cert + " ",
+                "--tls-key-file", key + " ",
+                "--waiter-image", " waiter:1 "),
+            Map.of());
+    assertEquals(cert, config.tlsCertFile());
+    assertEquals("waiter:1", config.waiterImage());
   }
 
   @Test

@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.fabric8.kubernetes.client.informers.cache.Cache;
+import io.migrategate.core.Durations;
 import io.migrategate.gate.kube.FatalErrors;
 import io.migrategate.gate.kube.KubernetesClients;
 import io.vertx.core.Context;
@@ -45,7 +46,8 @@ public final class KubernetesOwnerLookup implements OwnerLookup, AutoCloseable {
    */
   public static final String DEFAULT_LOOKUP_TIMEOUT_TEXT = "1500ms";
 
-  public static final Duration DEFAULT_LOOKUP_TIMEOUT = Duration.ofMillis(1500);
+  public static final Duration DEFAULT_LOOKUP_TIMEOUT =
+      Durations.parse(DEFAULT_LOOKUP_TIMEOUT_TEXT);
 
   private final KubernetesClient watchClient;
   private final KubernetesClient getClient;

@@ -28,17 +28,19 @@ public final class ReconcileLoop implements AutoCloseable {
 
   private final ScheduledExecutorService executor;
   private final Backoff backoff;
-  private final Consumer<RuntimeException> unexpected;
+  private final String name;
+  private final Consumer<Throwable> unexpected;
   private final AtomicBoolean queued = new AtomicBoolean();
   private volatile Pass pass;
   private ScheduledFuture<?> next;
   private int failures;
-  private boolean closed;
+  private volatile boolean closed;
 
   /**
    * @param unexpected told of a pass that threw (on the loop's thread); the pass is retried
    */
-  public ReconcileLoop(String threadName, Backoff backoff, Consumer<RuntimeException> unexpected) {
+  public ReconcileLoop(String threadName, Backoff backoff, Consumer<Throwable> unexpected) {
+    this.name = threadName;
     this.backoff = backoff;
     this.unexpected = unexpected;
     this.executor =
@@ -84,8 +86,10 @@ public final class ReconcileLoop implements AutoCloseable {
     try {
       delay = pass.run();
       failures = 0;
-    } catch (RuntimeException e) {
-      // Unexpected: keep the loop alive, it is what keeps the world converging.
+    } catch (RuntimeException | Error e) {
+      // Unexpected: keep the loop alive, it is what keeps the world converging (renews the
+      // certificate, for one). Only a fatal error (out of memory) ends the process instead.
+      FatalErrors.exitIfFatal(name, e);
       unexpected.accept(e);
       delay = backoff.delay(++failures);
     }
@@ -115,24 +119,37 @@ public final class ReconcileLoop implements AutoCloseable {
     }
   }
 
-  /** No pass starts after this returns (one running is waited for, up to 10 s). */
+  /** {@link #close(Duration)} waiting up to 10 s for a running pass. */
   @Override
   public void close() {
+    close(Duration.ofSeconds(10));
+  }
+
+  /**
+   * Stops the loop: a running pass may finish within {@code wait}, then it is interrupted; when
+   * this returns no pass runs or will run.
+   */
+  public void close(Duration wait) {
+    closed = true;
     try {
       executor
           .submit(
               () -> {
-                closed = true;
                 if (next != null) {
                   next.cancel(false);
                 }
               })
-          .get(10, TimeUnit.SECONDS);
+          .get(wait.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     } catch (ExecutionException | TimeoutException | RejectedExecutionException e) {
       // closing regardless
     }
     executor.shutdownNow();
+    try {
+      executor.awaitTermination(1, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }

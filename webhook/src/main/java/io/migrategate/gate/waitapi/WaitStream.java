@@ -104,8 +104,8 @@ final class WaitStream {
 
   /**
    * The next re-check of the token: after {@code interval}, but no later than {@link
-   * #WaitApi.EXPIRY_MARGIN} before the token expires; a token that expires sooner than that ends
-   * the stream at its expiry.
+   * WaitApi#EXPIRY_MARGIN} before the token expires; a token that expires sooner than that ends the
+   * stream at its expiry.
    */
   private void scheduleReauthentication(Duration interval) {
     if (finished) {
@@ -229,7 +229,7 @@ final class WaitStream {
         .allMatch(e -> Objects.equals(seenUnfinished.get(e.getKey()), e.getValue().uid()));
   }
 
-  /** Reads the Jobs past the api.tracker; the verdict goes out only if no newer run exists. */
+  /** Reads the Jobs past the tracker; the verdict goes out only if no newer run exists. */
   private void confirm(Map<String, JobLookup> answers) {
     confirming = true;
     changedWhileConfirming = false;
@@ -258,7 +258,7 @@ final class WaitStream {
   }
 
   /**
-   * A newer run exists (the api.tracker hears of it shortly and notifies), or the read failed: look
+   * A newer run exists (the tracker hears of it shortly and notifies), or the read failed: look
    * again on the next change, at the latest after a growing delay.
    */
   private void notConfirmed(Throwable failure) {

@@ -86,20 +86,44 @@ class ReconcileLoopTest {
   }
 
   @Test
-  void noPassStartsAfterClose() throws Exception {
+  void anErrorInAPassDoesNotStopTheLoop() throws Exception {
+    List<Throwable> reported = new CopyOnWriteArrayList<>();
+    CountDownLatch recovered = new CountDownLatch(1);
+    AtomicInteger attempts = new AtomicInteger();
+    try (ReconcileLoop loop = new ReconcileLoop("test-loop", FAST, reported::add)) {
+      loop.start(
+          () -> {
+            if (attempts.incrementAndGet() == 1) {
+              throw new AssertionError("a bug in the pass");
+            }
+            recovered.countDown();
+            return null;
+          },
+          Duration.ZERO);
+      assertTrue(recovered.await(10, TimeUnit.SECONDS), "retried after an Error, not stopped");
+    }
+    assertEquals(1, reported.size());
+    assertTrue(reported.get(0) instanceof AssertionError);
+  }
+
+  @Test
+  void noPassRunsOnceCloseHasReturned() throws Exception {
     AtomicInteger passes = new AtomicInteger();
+    CountDownLatch running = new CountDownLatch(3);
     ReconcileLoop loop = new ReconcileLoop("test-loop", FAST, e -> {});
     loop.start(
         () -> {
           passes.incrementAndGet();
-          return Duration.ofMillis(1);
+          running.countDown();
+          return Duration.ZERO; // always due again: the loop is never idle
         },
         Duration.ZERO);
+    assertTrue(running.await(10, TimeUnit.SECONDS));
     loop.close();
+    int atClose = passes.get();
     loop.request(); // ignored, not an error
-    assertThrows(
-        RejectedExecutionException.class,
-        () -> loop.execute(passes::incrementAndGet),
-        "the loop's thread is gone: nothing runs after close");
+    // The loop's thread has ended: nothing can run any more (a task handed to it is refused).
+    assertThrows(RejectedExecutionException.class, () -> loop.execute(passes::incrementAndGet));
+    assertEquals(atClose, passes.get());
   }
 }
