@@ -107,33 +107,30 @@ public final class CertsCli {
             .setOut(new PrintWriter(out, true))
             .setErr(new PrintWriter(err, true));
     cli.setParameterExceptionHandler(
-        (e, arguments) -> {
-          boolean unknownCommand =
-              e instanceof CommandLine.UnmatchedArgumentException && e.getCommandLine() == cli;
-          err.println(
-              "migrate-gate-certs: "
-                  + (unknownCommand
-                      ? "unknown command '" + arguments[0] + "'; use 'generate' or 'inspect'"
-                      : e.getMessage()));
-          err.println("Run with --help for usage.");
-          return USAGE;
-        });
+        (e, arguments) ->
+            usageError(
+                e instanceof CommandLine.UnmatchedArgumentException && e.getCommandLine() == cli
+                    ? "unknown command '" + arguments[0] + "'; use 'generate' or 'inspect'"
+                    : e.getMessage()));
     cli.setExecutionExceptionHandler(
         (e, command, parsed) -> {
           if (e instanceof UsageException) {
-            err.println("migrate-gate-certs: " + e.getMessage());
-            err.println("Run with --help for usage.");
-            return USAGE;
+            return usageError(e.getMessage());
           }
           err.println("migrate-gate-certs: " + describe(e));
           return FAILED;
         });
     if (args.length == 0) {
-      err.println("migrate-gate-certs: missing command; use 'generate' or 'inspect'");
-      err.println("Run with --help for usage.");
-      return USAGE;
+      return usageError("missing command; use 'generate' or 'inspect'");
     }
     return cli.execute(args);
+  }
+
+  /** A command-line mistake on stderr (the message names the flag and the fix); exit 64. */
+  private int usageError(String message) {
+    err.println("migrate-gate-certs: " + message);
+    err.println("Run with --help for usage.");
+    return USAGE;
   }
 
   @Command(

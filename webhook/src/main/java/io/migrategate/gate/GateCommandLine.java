@@ -410,7 +410,9 @@ public final class GateCommandLine {
           "--max-streams-per-service-account", 1_000_000);
 
   private List<String> args = List.of();
-  private Map<String, String> env = Map.of();
+
+  /** This object's own command line: the option specs that messages quote. */
+  private CommandLine cli;
 
   // --- parsing ---------------------------------------------------------------------------------
 
@@ -418,10 +420,9 @@ public final class GateCommandLine {
   static GateConfig parse(List<String> args, Map<String, String> env) throws UsageException {
     GateCommandLine options = new GateCommandLine();
     options.args = args;
-    options.env = env;
-    CommandLine cli = commandLine(options, env);
+    options.cli = commandLine(options, env);
     try {
-      cli.parseArgs(args.toArray(String[]::new));
+      options.cli.parseArgs(args.toArray(String[]::new));
     } catch (ParameterException e) {
       throw new UsageException(options.message(e));
     }
@@ -531,8 +532,19 @@ public final class GateCommandLine {
 
   /** The text a value was given as: the last flag, else its variable, else the default. */
   private String raw(String flag) {
-    OptionSpec option =
-        commandLine(new GateCommandLine(), Map.of()).getCommandSpec().findOption(flag);
+    String given = fromArgs(flag);
+    if (given != null) {
+      return given;
+    }
+    try {
+      return cli.getDefaultValueProvider().defaultValue(option(flag));
+    } catch (Exception e) {
+      throw new IllegalStateException(e); // the provider only reads a map
+    }
+  }
+
+  /** The value of the last {@code flag} on the command line, or null when it is not there. */
+  private String fromArgs(String flag) {
     for (int i = args.size() - 1; i >= 0; i--) {
       String arg = args.get(i);
       if (arg.startsWith(flag + "=")) {
@@ -542,25 +554,20 @@ public final class GateCommandLine {
         return args.get(i + 1).trim();
       }
     }
-    String fromEnv = env.get(option.descriptionKey());
-    return fromEnv != null && !fromEnv.isBlank() ? fromEnv.trim() : option.defaultValue();
+    return null;
   }
 
   /** How to name where a value came from, so the message says what to fix. */
   private String source(String flag) {
-    for (String arg : args) {
-      if (arg.equals(flag) || arg.startsWith(flag + "=")) {
-        return flag;
-      }
-    }
-    return flag + " (env " + env(flag) + ")";
+    return fromArgs(flag) != null ? flag : flag + " (env " + env(flag) + ")";
   }
 
-  private static String env(String flag) {
-    return commandLine(new GateCommandLine(), Map.of())
-        .getCommandSpec()
-        .findOption(flag)
-        .descriptionKey();
+  private String env(String flag) {
+    return option(flag).descriptionKey();
+  }
+
+  private OptionSpec option(String flag) {
+    return cli.getCommandSpec().findOption(flag);
   }
 
   // --- converters: the shared rules, worded as a fix -------------------------------------------
@@ -739,10 +746,7 @@ public final class GateCommandLine {
               + " VALUE or the environment variable "
               + env(flag)
               + " ("
-              + commandLine(new GateCommandLine(), Map.of())
-                  .getCommandSpec()
-                  .findOption(flag)
-                  .description()[0]
+              + option(flag).description()[0]
               + ")");
     }
     return value.trim();

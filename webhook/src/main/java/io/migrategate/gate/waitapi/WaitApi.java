@@ -3,11 +3,12 @@ package io.migrategate.gate.waitapi;
 import io.migrategate.core.Backoff;
 import io.migrategate.core.JobSetVerdict;
 import io.migrategate.core.WaitLine;
-import io.migrategate.gate.admission.WaitLimits;
 import io.migrategate.gate.jobs.JobLookup;
 import io.migrategate.gate.jobs.JobTracker;
 import io.migrategate.gate.observability.PrometheusText;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Vertx;
 import io.vertx.core.WorkerExecutor;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServerResponse;
@@ -17,9 +18,11 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -55,11 +58,6 @@ public final class WaitApi {
   public static final String PATH = "/wait/v1/namespaces/:namespace/jobs";
   public static final String CONTENT_TYPE = "application/x-ndjson";
   public static final Duration DEFAULT_HEARTBEAT = Duration.ofSeconds(15);
-
-  /** Shared with admission, which denies a pod whose annotations exceed them. */
-  static final int MAX_JOBS = WaitLimits.MAX_JOBS;
-
-  static final int MAX_REVISION_LENGTH = WaitLimits.MAX_REVISION_LENGTH;
 
   /** The bodies of 401 and 503: the same whatever the cause (the cause is logged). */
   static final String UNAUTHENTICATED =
@@ -206,6 +204,30 @@ public final class WaitApi {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Reviews {@code token} off the event loop; {@code then} runs back on the caller's context with
+   * the result (a review that could not be made, or failed, is {@link
+   * TokenReviewer.Result.Unavailable}).
+   */
+  void review(String token, String client, boolean recheck, Consumer<TokenReviewer.Result> then) {
+    Context context = Vertx.currentContext();
+    CompletableFuture<TokenReviewer.Result> review;
+    try {
+      review = reviewer.reviewAsync(token, client, recheck);
+    } catch (RuntimeException e) {
+      review =
+          CompletableFuture.completedFuture(new TokenReviewer.Result.Unavailable(e.toString()));
+    }
+    review.whenComplete(
+        (result, failure) ->
+            context.runOnContext(
+                v ->
+                    then.accept(
+                        failure != null
+                            ? new TokenReviewer.Result.Unavailable(failure.toString())
+                            : result)));
   }
 
   void streamClosed(String identity) {

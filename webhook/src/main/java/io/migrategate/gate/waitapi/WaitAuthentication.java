@@ -1,11 +1,8 @@
 package io.migrategate.gate.waitapi;
 
-import io.vertx.core.Context;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.ext.web.RoutingContext;
-import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,26 +39,7 @@ final class WaitAuthentication {
     }
     String token = authorization.substring(7).trim();
     String client = client(ctx);
-    Context context = Vertx.currentContext();
-    CompletableFuture<TokenReviewer.Result> review;
-    try {
-      review = api.reviewer.reviewAsync(token, client, false);
-    } catch (RuntimeException e) {
-      review =
-          CompletableFuture.completedFuture(new TokenReviewer.Result.Unavailable(e.toString()));
-    }
-    review.whenComplete(
-        (result, failure) ->
-            context.runOnContext(
-                v ->
-                    authorized(
-                        ctx,
-                        question,
-                        token,
-                        client,
-                        failure != null
-                            ? new TokenReviewer.Result.Unavailable(failure.toString())
-                            : result)));
+    api.review(token, client, false, result -> authorized(ctx, question, token, client, result));
   }
 
   private void authorized(

@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * What one wait request asks, validated: {@code /wait/v1/namespaces/{namespace}/jobs?names=a,b
  * [&revision=r]}. A bad request is an {@link IllegalArgumentException} whose message is the 400
- * body: it names the parameter and the fix.
+ * body: it names the parameter and the fix. The bounds are {@link WaitLimits}, shared with
+ * admission, which denies a pod whose annotations exceed them.
  *
  * @param jobs distinct Job names, in the order asked
  * @param revision the {@code migrate.io/revision} the Jobs must carry, or null

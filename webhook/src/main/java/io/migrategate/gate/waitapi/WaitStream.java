@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.CompletableFuture;
 
 /**
  * One open answer of the wait API, on its connection's event loop: subscribed to the Job tracker
@@ -135,51 +134,43 @@ final class WaitStream {
       endForReauthentication("the token expires; reconnect with the current token");
       return;
     }
-    CompletableFuture<TokenReviewer.Result> review;
-    try {
-      review = api.reviewer.reviewAsync(token, client, true);
-    } catch (RuntimeException e) {
-      review =
-          CompletableFuture.completedFuture(new TokenReviewer.Result.Unavailable(e.toString()));
-    }
-    review.whenComplete(
-        (result, failure) ->
-            context.runOnContext(
-                v -> {
-                  if (finished) {
-                    return;
-                  }
-                  if (result instanceof TokenReviewer.Result.Authenticated again
-                      && again.identity().equals(caller.identity())) {
-                    WaitApi.count(api.reauthentications, "valid");
-                    if (again.expiresAtEpochSecond() > 0) {
-                      expiresAtEpochSecond = again.expiresAtEpochSecond();
-                    }
-                    scheduleReauthentication(api.limits.reauthInterval());
-                  } else if (failure == null
-                      && !(result instanceof TokenReviewer.Result.Unavailable)) {
-                    WaitApi.count(api.reauthentications, "rejected");
-                    WaitApi.LOG.info(
-                        "wait api stream ended caller=\"{}\" namespace={} remote={}"
-                            + " reason=\"{}\"",
-                        caller.describe(),
-                        question.namespace(),
-                        client,
-                        result instanceof TokenReviewer.Result.Rejected rejected
-                            ? rejected.reason()
-                            : "the token now belongs to another identity");
-                    endForReauthentication(
-                        "the token is no longer valid; reconnect with the current token");
-                  } else {
-                    // The API server cannot say right now: keep the stream, ask again soon
-                    // (the token's own expiry still ends it in time).
-                    WaitApi.count(api.reauthentications, "unavailable");
-                    scheduleReauthentication(
-                        WaitApi.REAUTH_RETRY.compareTo(api.limits.reauthInterval()) < 0
-                            ? WaitApi.REAUTH_RETRY
-                            : api.limits.reauthInterval());
-                  }
-                }));
+    api.review(
+        token,
+        client,
+        true,
+        result -> {
+          if (finished) {
+            return;
+          }
+          if (result instanceof TokenReviewer.Result.Authenticated again
+              && again.identity().equals(caller.identity())) {
+            WaitApi.count(api.reauthentications, "valid");
+            if (again.expiresAtEpochSecond() > 0) {
+              expiresAtEpochSecond = again.expiresAtEpochSecond();
+            }
+            scheduleReauthentication(api.limits.reauthInterval());
+          } else if (!(result instanceof TokenReviewer.Result.Unavailable)) {
+            WaitApi.count(api.reauthentications, "rejected");
+            WaitApi.LOG.info(
+                "wait api stream ended caller=\"{}\" namespace={} remote={}" + " reason=\"{}\"",
+                caller.describe(),
+                question.namespace(),
+                client,
+                result instanceof TokenReviewer.Result.Rejected rejected
+                    ? rejected.reason()
+                    : "the token now belongs to another identity");
+            endForReauthentication(
+                "the token is no longer valid; reconnect with the current token");
+          } else {
+            // The API server cannot say right now: keep the stream, ask again soon
+            // (the token's own expiry still ends it in time).
+            WaitApi.count(api.reauthentications, "unavailable");
+            scheduleReauthentication(
+                WaitApi.REAUTH_RETRY.compareTo(api.limits.reauthInterval()) < 0
+                    ? WaitApi.REAUTH_RETRY
+                    : api.limits.reauthInterval());
+          }
+        });
   }
 
   private void endForReauthentication(String message) {
