@@ -57,7 +57,12 @@ final class ClusterScene implements AutoCloseable {
                     .build())
             .build();
     this.tools = Tools.get();
-    this.id = Long.toString(ThreadLocalRandom.current().nextLong(36L * 36 * 36 * 36 * 36), 36);
+    // Starts with a letter: the id goes unquoted into kustomization YAML (nameSuffix: -<id>),
+    // where an all-digit id such as 6473 would be read as a number and refused by kustomize.
+    ThreadLocalRandom random = ThreadLocalRandom.current();
+    this.id =
+        (char) ('a' + random.nextInt(26))
+            + Long.toString(random.nextLong(36L * 36 * 36 * 36), 36);
   }
 
   /** A namespace in the test's scope, with more labels. */
