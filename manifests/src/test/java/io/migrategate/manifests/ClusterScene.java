@@ -61,8 +61,7 @@ final class ClusterScene implements AutoCloseable {
     // where an all-digit id such as 6473 would be read as a number and refused by kustomize.
     ThreadLocalRandom random = ThreadLocalRandom.current();
     this.id =
-        (char) ('a' + random.nextInt(26))
-            + Long.toString(random.nextLong(36L * 36 * 36 * 36), 36);
+        (char) ('a' + random.nextInt(26)) + Long.toString(random.nextLong(36L * 36 * 36 * 36), 36);
   }
 
   /** A namespace in the test's scope, with more labels. */

@@ -223,12 +223,6 @@ class GateProcessesClusterTest {
             "  - target: {kind: MutatingWebhookConfiguration}",
             "    patch: |-",
             scene.scopePatch(3) + ClusterScene.urlPatch(3, webhookPort),
-            // resourceNames are not names kustomize knows to suffix.
-            "  - target: {kind: ClusterRole, name: migrate-gate-tls}",
-            "    patch: |-",
-            "      - op: replace",
-            "        path: /rules/0/resourceNames/0",
-            "        value: " + webhookConfiguration,
             ""));
     Rendered rendered = Rendered.kustomize(scene.tools, "target/kustomize-test/procs-" + scene.id);
     Set<String> kinds = rendered.objects.stream().map(Rendered::kind).collect(Collectors.toSet());

@@ -72,7 +72,7 @@ class GateSettingsTest {
   @MethodSource("renderings")
   void everySettingIsOneTheGateReadsAndAccepts(Rendered rendered, @TempDir Path files)
       throws Exception {
-    Map<String, String> env = new LinkedHashMap<>(RenderTest.env(rendered));
+    Map<String, String> env = new LinkedHashMap<>(RenderTest.podEnv(rendered));
     Set<String> known =
         GateConfig.settings().stream()
             .map(o -> o.env())
@@ -86,10 +86,8 @@ class GateSettingsTest {
     unknown.removeAll(NOT_YET_READ);
     assertEquals(Set.of(), unknown, rendered + " sets variables the gate does not read");
 
-    // The gate's own parser on the same values; what a pod would provide is put in place: the
-    // namespace from the downward API and readable certificate files.
-    assertEquals("<valueFrom>", env.get("MIGRATE_GATE_NAMESPACE"), "from the downward API");
-    env.put("MIGRATE_GATE_NAMESPACE", "migrate-gate");
+    // The gate's own parser on the same values, as the kubelet hands them over (the namespace
+    // from the downward API, $(VAR) references expanded), with readable certificate files.
     Path certificate = Files.writeString(files.resolve("tls.crt"), "");
     Path key = Files.writeString(files.resolve("tls.key"), "");
     env.put("MIGRATE_GATE_TLS_CERT_FILE", certificate.toString());
@@ -102,25 +100,6 @@ class GateSettingsTest {
       String ca = CertificateAuthority.generate("test-ca", Duration.ofDays(1)).certificatePem();
       env.put(
           "MIGRATE_GATE_WAIT_CA_FILE", Files.writeString(files.resolve("ca.crt"), ca).toString());
-    }
-    if (env.containsKey("MIGRATE_GATE_WAIT_URL")) {
-      ObjectNode service = rendered.one("Service");
-      int waitServicePort =
-          Rendered.elements(service.path("spec").path("ports")).stream()
-              .filter(p -> p.path("name").asText().equals("wait"))
-              .findFirst()
-              .orElseThrow()
-              .path("port")
-              .asInt();
-      assertEquals(
-          "https://"
-              + Rendered.name(service)
-              + "."
-              + Rendered.namespace(service)
-              + ".svc:"
-              + waitServicePort,
-          env.get("MIGRATE_GATE_WAIT_URL"),
-          "waiters reach the wait API through the Service's wait port");
     }
     GateConfig config = GateConfig.parse(List.of(), env);
 

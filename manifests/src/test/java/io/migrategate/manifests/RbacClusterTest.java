@@ -27,6 +27,8 @@ import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.http.BasicBuilder;
 import io.fabric8.kubernetes.client.http.HttpRequest;
 import io.fabric8.kubernetes.client.http.Interceptor;
@@ -58,6 +60,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentSkipListSet;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
@@ -80,6 +83,38 @@ class RbacClusterTest {
     }
   }
 
+  /**
+   * The CA-bundle-only policy finds the gate's identity through its ServiceAccount parameter, also
+   * in this namespace and with these names: a patch of anything but the caBundle is denied with the
+   * policy's message (once the API server has loaded the policy), the caBundle patch of
+   * self-managed TLS above went through.
+   */
+  private static void assertOnlyTheCaBundleMayChange(KubernetesClient gate, String name) {
+    // Harmless if it went through before the policy is loaded: the entries are scoped to a label
+    // no namespace carries.
+    String patch = "[{\"op\":\"replace\",\"path\":\"/webhooks/0/timeoutSeconds\",\"value\":4}]";
+    AtomicReference<String> denial = new AtomicReference<>();
+    LocalCluster.await(
+        "the CA-bundle-only policy to deny the gate's identity a change of its webhook",
+        Duration.ofSeconds(30),
+        () -> {
+          try {
+            gate.admissionRegistration()
+                .v1()
+                .mutatingWebhookConfigurations()
+                .withName(name)
+                .patch(PatchContext.of(PatchType.JSON), patch);
+            return false;
+          } catch (KubernetesClientException e) {
+            denial.set(e.getCode() + " " + e.getMessage());
+            return e.getCode() == 403 || e.getCode() == 422;
+          }
+        });
+    assertTrue(
+        denial.get().contains("may change only the CA bundle of its webhook configuration"),
+        denial.get());
+  }
+
   @Test
   void everyVerbOfTheGatesRolesIsNeededAndTheRolesAreEnough(LocalCluster cluster) throws Exception {
     try (ClusterScene scene = new ClusterScene(cluster)) {
@@ -99,12 +134,6 @@ class RbacClusterTest {
               "  - target: {kind: MutatingWebhookConfiguration}",
               "    patch: |-",
               scene.scopePatch(3),
-              // resourceNames are not names kustomize knows to suffix.
-              "  - target: {kind: ClusterRole, name: migrate-gate-tls}",
-              "    patch: |-",
-              "      - op: replace",
-              "        path: /rules/0/resourceNames/0",
-              "        value: " + webhookConfiguration,
               ""));
       Rendered rendered =
           Rendered.kustomize(scene.tools, "target/kustomize-test/rbac-" + scene.id)
@@ -189,6 +218,7 @@ class RbacClusterTest {
         for (GateOperations.Operation operation : operations) {
           operation.call().run(gate);
         }
+        assertOnlyTheCaBundleMayChange(gate, webhookConfiguration);
 
         // 4. Without any single verb: the call that needs it gets 403, every other call works.
         List<Executable> checks = new ArrayList<>();

@@ -112,6 +112,86 @@ class RenderTest {
   }
 
   @Test
+  void anOverlayWithAnotherNamespaceAndNamesRelocatesEveryReference() throws IOException {
+    Rendered relocated =
+        relocated(
+            "relocated-base",
+            String.join(
+                "\n",
+                "resources: [../../../base]",
+                "namespace: platform-gate",
+                "namePrefix: corp-",
+                "nameSuffix: -blue",
+                ""));
+    assertEquals("platform-gate", Rendered.name(relocated.one("Namespace")));
+    assertEquals("corp-migrate-gate-blue", Rendered.name(relocated.one("Service")));
+    assertGateRules(relocated, "platform-gate");
+    assertNothingNamesTheDefaultInstallation(relocated, Rendered.kustomize(tools, "base"));
+  }
+
+  @Test
+  void theCertManagerOverlayRelocatesWithTheReplacementsOfTheInstallGuide() throws IOException {
+    // The guide's example overlay, as a platform team copies it, plus a name suffix.
+    String guide = Files.readString(tools.projectRoot.resolve("docs/install.md"));
+    Matcher example =
+        Pattern.compile("```yaml\n(# my-gate/kustomization.yaml[^`]*)```").matcher(guide);
+    assertTrue(example.find(), "docs/install.md shows the relocated cert-manager overlay");
+    String kustomization =
+        example
+                .group(1)
+                .replace("../manifests/overlays/cert-manager", "../../../overlays/cert-manager")
+            + "nameSuffix: -blue\n";
+    assertTrue(kustomization.contains("namespace: platform-gate"), kustomization);
+    Rendered relocated = relocated("relocated-cert-manager", kustomization);
+    assertGateRules(relocated, "platform-gate");
+    assertNothingNamesTheDefaultInstallation(
+        relocated, Rendered.kustomize(tools, "overlays/cert-manager"));
+    ObjectNode serving = relocated.find("Certificate", "migrate-gate-serving-blue").orElseThrow();
+    assertEquals(
+        List.of(
+            "migrate-gate-blue.platform-gate.svc",
+            "migrate-gate-blue.platform-gate.svc.cluster.local"),
+        texts(serving.path("spec").path("dnsNames")));
+    assertEquals(
+        "platform-gate/migrate-gate-serving-blue",
+        relocated
+            .one("MutatingWebhookConfiguration")
+            .path("metadata")
+            .path("annotations")
+            .path("cert-manager.io/inject-ca-from")
+            .asText());
+    for (ObjectNode certificate : relocated.all("Certificate")) {
+      String issuer = certificate.path("spec").path("issuerRef").path("name").asText();
+      assertTrue(
+          relocated.find("Issuer", issuer).isPresent(),
+          Rendered.key(certificate) + " names a rendered Issuer: " + issuer);
+    }
+  }
+
+  @Test
+  void helmInAnotherNamespaceWithAnotherReleaseNameRelocatesEveryReference() {
+    for (String mode : List.of("self-managed", "cert-manager")) {
+      Rendered relocated =
+          Rendered.helm(
+              tools,
+              "gate",
+              "platform-gate",
+              "--set",
+              "namespace.create=true,tls.mode=" + mode + ",clusterDomain=corp.example");
+      assertGateRules(relocated, "platform-gate");
+      assertNothingNamesTheDefaultInstallation(relocated, helmDefault("--set", "tls.mode=" + mode));
+    }
+  }
+
+  /** kubectl kustomize of a kustomization written under manifests/target/kustomize-test. */
+  private static Rendered relocated(String name, String kustomization) throws IOException {
+    Path dir = tools.manifests().resolve("target/kustomize-test/" + name);
+    Files.createDirectories(dir);
+    Files.writeString(dir.resolve("kustomization.yaml"), kustomization);
+    return Rendered.kustomize(tools, "target/kustomize-test/" + name);
+  }
+
+  @Test
   void certManagerOverlayAndHelmModeRenderTheSameObjects() {
     Rendered overlay = Rendered.kustomize(tools, "overlays/cert-manager");
     assertSameObjects(overlay, helmDefault("--set", "tls.mode=cert-manager"));
@@ -525,33 +605,124 @@ class RenderTest {
     }
     JsonNode pod = rendered.one("Deployment").path("spec").path("template").path("spec");
     assertEquals(serviceAccount, pod.path("serviceAccountName").asText());
-    Map<String, String> env = env(rendered);
+    Map<String, String> env = podEnv(rendered);
+    ObjectNode service = rendered.one("Service");
+    int waitPort =
+        Rendered.elements(service.path("spec").path("ports")).stream()
+            .filter(p -> p.path("name").asText().equals("wait"))
+            .findFirst()
+            .orElseThrow()
+            .path("port")
+            .asInt();
+    assertEquals(
+        "https://"
+            + Rendered.name(service)
+            + "."
+            + Rendered.namespace(service)
+            + ".svc:"
+            + waitPort,
+        env.get("MIGRATE_GATE_WAIT_URL"),
+        "waiters reach the wait API through the Service's wait port");
+    for (JsonNode webhook : webhooks(rendered)) {
+      JsonNode reference = webhook.path("clientConfig").path("service");
+      assertEquals(Rendered.name(service), reference.path("name").asText(), "webhook → Service");
+      assertEquals(Rendered.namespace(service), reference.path("namespace").asText());
+      assertTrue(
+          excludedNames(webhook).contains(Rendered.namespace(service)),
+          webhook.path("name").asText() + " excludes the gate's namespace");
+    }
     if ("self-managed".equals(env.get("MIGRATE_GATE_TLS_MODE"))) {
       String webhookName = Rendered.name(webhooks);
       assertEquals(webhookName, env.get("MIGRATE_GATE_WEBHOOK_CONFIGURATION"));
       assertEquals(
           List.of(webhookName),
           texts(
-              rendered
-                  .find("ClusterRole", serviceAccount + "-tls")
-                  .orElseThrow()
-                  .path("rules")
-                  .get(0)
+              ruleFor(rendered, "ClusterRole", "mutatingwebhookconfigurations", "patch")
                   .path("resourceNames")));
       String caSecret = env.get("MIGRATE_GATE_TLS_CA_SECRET");
       assertTrue(rendered.find("Secret", caSecret).isPresent(), "the CA Secret is pre-created");
       assertEquals(
           List.of(caSecret),
+          texts(ruleFor(rendered, "Role", "secrets", "watch").path("resourceNames")));
+      assertEquals(Rendered.name(service), env.get("MIGRATE_GATE_TLS_SERVICE"));
+      ObjectNode policy = rendered.one("ValidatingAdmissionPolicy");
+      assertEquals(
+          List.of(webhookName),
           texts(
-              rendered
-                  .find("Role", serviceAccount + "-tls")
-                  .orElseThrow()
-                  .path("rules")
+              policy
+                  .path("spec")
+                  .path("matchConstraints")
+                  .path("resourceRules")
                   .get(0)
-                  .path("resourceNames")));
-      String service = env.get("MIGRATE_GATE_TLS_SERVICE");
-      for (JsonNode webhook : webhooks(rendered)) {
-        assertEquals(service, webhook.path("clientConfig").path("service").path("name").asText());
+                  .path("resourceNames")),
+          "the CA-bundle-only policy covers the gate's webhook configuration");
+      assertEquals("ServiceAccount", policy.path("spec").path("paramKind").path("kind").asText());
+      ObjectNode binding = rendered.one("ValidatingAdmissionPolicyBinding");
+      assertEquals(Rendered.name(policy), binding.path("spec").path("policyName").asText());
+      JsonNode identity = binding.path("spec").path("paramRef");
+      assertEquals(serviceAccount, identity.path("name").asText(), "the policy's gate identity");
+      assertEquals(
+          Rendered.namespace(rendered.one("ServiceAccount")), identity.path("namespace").asText());
+    }
+  }
+
+  /** The one rule of a role of that kind that grants that verb on those resources. */
+  private static JsonNode ruleFor(Rendered rendered, String kind, String resource, String verb) {
+    List<JsonNode> rules =
+        rendered.all(kind).stream()
+            .flatMap(role -> elements(role.path("rules")).stream())
+            .filter(rule -> texts(rule.path("resources")).contains(resource))
+            .filter(rule -> texts(rule.path("verbs")).contains(verb))
+            .toList();
+    assertEquals(1, rules.size(), kind + " rules to " + verb + " " + resource + ": " + rules);
+    return rules.get(0);
+  }
+
+  /**
+   * Everything that names an object of the installation or its namespace, outside labels: after a
+   * relocation none of these may still say what the default installation says.
+   */
+  private static void assertNothingNamesTheDefaultInstallation(
+      Rendered relocated, Rendered defaults) {
+    Set<String> oldNames = new TreeSet<>();
+    for (ObjectNode object : defaults.objects) {
+      oldNames.add(Rendered.name(object));
+    }
+    List<String> left = new ArrayList<>();
+    for (ObjectNode object : relocated.objects) {
+      collectDefaultNames(Rendered.key(object), object, oldNames, left);
+    }
+    assertEquals(List.of(), left, relocated.source + " still names the default installation");
+  }
+
+  private static void collectDefaultNames(
+      String path, JsonNode node, Set<String> oldNames, List<String> left) {
+    if (node.isObject()) {
+      node.fields()
+          .forEachRemaining(
+              field -> {
+                // Labels and label selectors say what the objects are, not where; a CA's
+                // common name is a display name; a secretName is a Secret cert-manager creates in
+                // the (relocated) namespace, not a rendered object.
+                if (!field.getKey().equals("labels")
+                    && !field.getKey().startsWith("app.kubernetes.io/")
+                    && !field.getKey().equals("commonName")
+                    && !field.getKey().equals("secretName")) {
+                  collectDefaultNames(
+                      path + "/" + field.getKey(), field.getValue(), oldNames, left);
+                }
+              });
+    } else if (node.isArray()) {
+      for (int i = 0; i < node.size(); i++) {
+        collectDefaultNames(path + "/" + i, node.get(i), oldNames, left);
+      }
+    } else if (node.isTextual()) {
+      String text = node.asText();
+      if (oldNames.contains(text)
+          || text.contains("migrate-gate.migrate-gate")
+          || text.contains(":migrate-gate:")
+          || text.startsWith("migrate-gate/")) {
+        left.add(path + "=" + text);
       }
     }
   }
@@ -651,6 +822,34 @@ class RenderTest {
     }
     return env;
   }
+
+  /**
+   * The gate container's environment as the kubelet gives it to the process: the namespace from the
+   * downward API, and {@code $(VAR)} references to variables defined before expanded.
+   */
+  static Map<String, String> podEnv(Rendered rendered) {
+    Map<String, String> env = new LinkedHashMap<>();
+    for (Map.Entry<String, String> variable : env(rendered).entrySet()) {
+      String value = variable.getValue();
+      if (variable.getKey().equals("MIGRATE_GATE_NAMESPACE")) {
+        assertEquals("<valueFrom>", value, "the gate's namespace comes from the downward API");
+        value = Rendered.namespace(rendered.one("Deployment"));
+      }
+      Matcher reference = VARIABLE_REFERENCE.matcher(value);
+      StringBuilder expanded = new StringBuilder();
+      while (reference.find()) {
+        String defined = env.get(reference.group(1));
+        reference.appendReplacement(
+            expanded, Matcher.quoteReplacement(defined != null ? defined : reference.group()));
+      }
+      reference.appendTail(expanded);
+      env.put(variable.getKey(), expanded.toString());
+    }
+    return env;
+  }
+
+  private static final Pattern VARIABLE_REFERENCE =
+      Pattern.compile("\\$\\(([A-Za-z_][A-Za-z0-9_]*)\\)");
 
   private static JsonNode volume(Rendered rendered, String name) {
     return elements(
