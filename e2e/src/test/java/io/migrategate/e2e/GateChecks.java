@@ -2,25 +2,109 @@ package io.migrategate.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.fabric8.kubernetes.api.model.ContainerStatus;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.migrategate.cluster.GateInstall;
+import io.migrategate.cluster.Tools;
 import java.util.List;
+import java.util.Map;
 
-/** What every installation of the gate must show. */
+/** What every installation of the gate must show, wherever and under whatever name it runs. */
 final class GateChecks {
   private GateChecks() {}
 
-  static void assertTwoServingReplicas(E2eCluster cluster) {
-    List<Pod> pods =
+  static void assertTwoServingReplicas(GateInstall gate) {
+    List<Pod> pods = gate.pods();
+    assertEquals(2, pods.size(), "gate pods in " + gate.namespace() + ": " + pods);
+    assertFalse(pods.stream().anyMatch(p -> !Workloads.ready(p)), "every gate pod is ready");
+  }
+
+  /**
+   * A Deployment annotated with a suspended migration Job: its pod waits in migrate-wait, which
+   * calls this installation's Service, and starts once the Job succeeded.
+   */
+  static void assertPodsWaitForTheirMigration(E2eCluster cluster, GateInstall gate, String prefix) {
+    try (Scene scene = new Scene(cluster, prefix)) {
+      scene.create(Workloads.job("migrate", "echo schema", true));
+      scene.deploy(Workloads.app("shop", "v1", 1, Map.of("migrate.io/job", "migrate")));
+      Pod waiting =
+          scene.awaitPod("shop", "v1", "waiting in migrate-wait", Workloads::waiterRunning);
+      String url =
+          waiting.getSpec().getInitContainers().stream()
+              .filter(c -> c.getName().equals("migrate-wait"))
+              .flatMap(c -> c.getEnv().stream())
+              .filter(e -> e.getName().equals("MIGRATE_GATE_URL"))
+              .map(EnvVar::getValue)
+              .findFirst()
+              .orElse(null);
+      assertEquals(gate.waitUrl(), url, "the waiter calls this installation's Service");
+      scene.resume("migrate");
+      Pod started = scene.awaitPod("shop", "v1", "Ready", Workloads::ready);
+      ContainerStatus waiter = Workloads.waiter(started).orElseThrow();
+      assertEquals(0, waiter.getState().getTerminated().getExitCode(), waiter.toString());
+    }
+  }
+
+  /**
+   * The gate's ServiceAccount may patch the caBundle of its webhook configuration (self-managed
+   * TLS), and nothing else there: the CA-bundle-only policy finds that identity through the
+   * ServiceAccount wherever the installation put it.
+   */
+  static void assertOnlyTheCaBundleMayChange(E2eCluster cluster, GateInstall gate) {
+    String as = "--as=system:serviceaccount:" + gate.namespace() + ":" + gate.name();
+    String caBundle =
         cluster
             .client()
-            .pods()
-            .inNamespace(GateInstall.NAMESPACE)
-            .withLabel("app.kubernetes.io/component", "webhook")
-            .list()
-            .getItems();
-    assertEquals(2, pods.size(), "gate pods: " + pods);
-    assertFalse(pods.stream().anyMatch(p -> !Workloads.ready(p)), "every gate pod is ready");
+            .admissionRegistration()
+            .v1()
+            .mutatingWebhookConfigurations()
+            .withName(gate.name())
+            .get()
+            .getWebhooks()
+            .get(0)
+            .getClientConfig()
+            .getCaBundle();
+    // What self-managed TLS does: allowed.
+    Tools.kubectl(
+            cluster.kubeconfig(),
+            as,
+            "patch",
+            "mutatingwebhookconfiguration",
+            gate.name(),
+            "--type=json",
+            "-p",
+            "[{\"op\":\"replace\",\"path\":\"/webhooks/0/clientConfig/caBundle\",\"value\":\""
+                + caBundle
+                + "\"}]")
+        .requireSuccess();
+    // What a stolen gate token could do without the ValidatingAdmissionPolicy: denied.
+    for (String patch :
+        List.of(
+            "[{\"op\":\"replace\",\"path\":\"/webhooks/0/rules/0/resources\",\"value\":[\"pods\",\"secrets\"]}]",
+            "[{\"op\":\"replace\",\"path\":\"/webhooks/1/failurePolicy\",\"value\":\"Fail\"}]",
+            "[{\"op\":\"remove\",\"path\":\"/webhooks/0/namespaceSelector\"}]")) {
+      Tools.Result denied =
+          Tools.kubectl(
+              cluster.kubeconfig(),
+              as,
+              "patch",
+              "mutatingwebhookconfiguration",
+              gate.name(),
+              "--type=json",
+              "-p",
+              patch);
+      assertNotEquals(0, denied.exitCode(), "the gate's identity changed its webhook: " + patch);
+      assertTrue(
+          denied.stderr().contains("may change only the CA bundle of its webhook configuration"),
+          denied.stderr());
+    }
+    Tools.Result relabel =
+        Tools.kubectl(
+            cluster.kubeconfig(), as, "label", "mutatingwebhookconfiguration", gate.name(), "x=y");
+    assertTrue(relabel.stderr().contains("not its metadata"), relabel.stderr());
   }
 }

@@ -67,7 +67,7 @@ class GatedPodsE2eTest {
 
   @Test
   void theGateRunsAsInstalled() throws IOException {
-    GateChecks.assertTwoServingReplicas(cluster);
+    GateChecks.assertTwoServingReplicas(gate);
     var client = cluster.client();
     for (Pod pod : gate.pods()) {
       var container = pod.getSpec().getContainers().get(0);
@@ -97,8 +97,8 @@ class GatedPodsE2eTest {
             .discovery()
             .v1()
             .endpointSlices()
-            .inNamespace(GateInstall.NAMESPACE)
-            .withLabel("kubernetes.io/service-name", GateInstall.NAME)
+            .inNamespace(gate.namespace())
+            .withLabel("kubernetes.io/service-name", gate.name())
             .list()
             .getItems()
             .stream()
@@ -111,8 +111,8 @@ class GatedPodsE2eTest {
             .policy()
             .v1()
             .podDisruptionBudget()
-            .inNamespace(GateInstall.NAMESPACE)
-            .withName(GateInstall.NAME)
+            .inNamespace(gate.namespace())
+            .withName(gate.name())
             .get();
     LocalCluster.await(
         "the PodDisruptionBudget to allow one disruption",
@@ -123,8 +123,8 @@ class GatedPodsE2eTest {
                   .policy()
                   .v1()
                   .podDisruptionBudget()
-                  .inNamespace(GateInstall.NAMESPACE)
-                  .withName(GateInstall.NAME)
+                  .inNamespace(gate.namespace())
+                  .withName(gate.name())
                   .get();
           return current.getStatus() != null
               && current.getStatus().getCurrentHealthy() == 2
@@ -136,8 +136,8 @@ class GatedPodsE2eTest {
                 .network()
                 .v1()
                 .networkPolicies()
-                .inNamespace(GateInstall.NAMESPACE)
-                .withName(GateInstall.NAME)
+                .inNamespace(gate.namespace())
+                .withName(gate.name())
                 .get()
             != null,
         "the NetworkPolicy is installed (whether it is enforced is the CNI's business)");
@@ -145,7 +145,7 @@ class GatedPodsE2eTest {
     String log =
         client
             .pods()
-            .inNamespace(GateInstall.NAMESPACE)
+            .inNamespace(gate.namespace())
             .withName(gate.pods().get(0).getMetadata().getName())
             .getLog();
     assertTrue(log.lines().findFirst().orElse("").startsWith("{"), "JSON log lines: " + log);
@@ -153,62 +153,7 @@ class GatedPodsE2eTest {
 
   @Test
   void theGatesIdentityMayChangeOnlyTheCaBundleOfItsWebhook() {
-    String gate = "--as=system:serviceaccount:" + GateInstall.NAMESPACE + ":" + GateInstall.NAME;
-    String caBundle =
-        cluster
-            .client()
-            .admissionRegistration()
-            .v1()
-            .mutatingWebhookConfigurations()
-            .withName(GateInstall.NAME)
-            .get()
-            .getWebhooks()
-            .get(0)
-            .getClientConfig()
-            .getCaBundle();
-    // What self-managed TLS does: allowed.
-    Tools.kubectl(
-            cluster.kubeconfig(),
-            gate,
-            "patch",
-            "mutatingwebhookconfiguration",
-            GateInstall.NAME,
-            "--type=json",
-            "-p",
-            "[{\"op\":\"replace\",\"path\":\"/webhooks/0/clientConfig/caBundle\",\"value\":\""
-                + caBundle
-                + "\"}]")
-        .requireSuccess();
-    // What a stolen gate token could do without the ValidatingAdmissionPolicy: denied.
-    for (String patch :
-        List.of(
-            "[{\"op\":\"replace\",\"path\":\"/webhooks/0/rules/0/resources\",\"value\":[\"pods\",\"secrets\"]}]",
-            "[{\"op\":\"replace\",\"path\":\"/webhooks/1/failurePolicy\",\"value\":\"Fail\"}]",
-            "[{\"op\":\"remove\",\"path\":\"/webhooks/0/namespaceSelector\"}]")) {
-      Tools.Result denied =
-          Tools.kubectl(
-              cluster.kubeconfig(),
-              gate,
-              "patch",
-              "mutatingwebhookconfiguration",
-              GateInstall.NAME,
-              "--type=json",
-              "-p",
-              patch);
-      assertNotEquals(0, denied.exitCode(), "the gate's identity changed its webhook: " + patch);
-      assertTrue(
-          denied.stderr().contains("may change only the CA bundle of its webhook configuration"),
-          denied.stderr());
-    }
-    Tools.Result relabel =
-        Tools.kubectl(
-            cluster.kubeconfig(),
-            gate,
-            "label",
-            "mutatingwebhookconfiguration",
-            GateInstall.NAME,
-            "x=y");
-    assertTrue(relabel.stderr().contains("not its metadata"), relabel.stderr());
+    GateChecks.assertOnlyTheCaBundleMayChange(cluster, gate);
   }
 
   @Test
@@ -376,7 +321,7 @@ class GatedPodsE2eTest {
       cluster
           .client()
           .pods()
-          .inNamespace(GateInstall.NAMESPACE)
+          .inNamespace(gate.namespace())
           .withLabel("app.kubernetes.io/component", "webhook")
           .delete();
       LocalCluster.await(

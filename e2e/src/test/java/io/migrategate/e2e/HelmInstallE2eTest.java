@@ -3,7 +3,6 @@ package io.migrategate.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.migrategate.cluster.BuiltImages;
 import io.migrategate.cluster.GateInstall;
@@ -16,8 +15,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
- * The Helm chart installs the same gate: {@code helm install --wait} with this build's images, both
- * replicas serving, and a gated rollout on real pods; {@code helm uninstall} leaves no gate.
+ * The Helm chart installs the same gate: {@code helm install --wait} with this build's images, as a
+ * release of another name in another namespace than the defaults (release {@code gate} in {@code
+ * platform-helm}: objects named {@code gate-migrate-gate}), both replicas serving, a gated rollout
+ * on real pods whose waiters find that Service, the CA-bundle-only policy holding the gate's
+ * identity there; {@code helm uninstall} leaves no gate.
  *
  * <p>Installed with {@code admission.fastPath: "on"}, as a platform team does whose API server
  * cannot present a client certificate but who restrict the admission port otherwise
@@ -34,20 +36,20 @@ class HelmInstallE2eTest {
     Instant start = Instant.now();
     GateInstall gate =
         GateInstall.helm(
-            cluster.client(), cluster.kubeconfig(), "--set-string", "admission.fastPath=on");
+            cluster.client(),
+            cluster.kubeconfig(),
+            "platform-helm",
+            "gate",
+            "--set-string",
+            "admission.fastPath=on");
     Figures.record(
         "gate-install-to-serving-helm", Duration.between(start, Instant.now()).toMillis(), "ms");
     try {
-      GateChecks.assertTwoServingReplicas(cluster);
-      try (Scene scene = new Scene(cluster, "e2e-helm")) {
-        scene.create(Workloads.job("migrate", "echo schema", true));
-        scene.deploy(Workloads.app("shop", "v1", 1, Map.of("migrate.io/job", "migrate")));
-        scene.awaitPod("shop", "v1", "waiting in migrate-wait", Workloads::waiterRunning);
-        scene.resume("migrate");
-        Pod started = scene.awaitPod("shop", "v1", "Ready", Workloads::ready);
-        ContainerStatus waiter = Workloads.waiter(started).orElseThrow();
-        assertEquals(0, waiter.getState().getTerminated().getExitCode(), waiter.toString());
-
+      assertEquals("gate-migrate-gate", gate.name());
+      GateChecks.assertTwoServingReplicas(gate);
+      GateChecks.assertPodsWaitForTheirMigration(cluster, gate, "e2e-helm");
+      GateChecks.assertOnlyTheCaBundleMayChange(cluster, gate);
+      try (Scene scene = new Scene(cluster, "e2e-helm-hook")) {
         // A Helm pre-upgrade hook with hook-delete-policy: hook-succeeded: gone before the rollout.
         scene.create(Workloads.job("migrate-v2", "echo v2 schema", false));
         scene.awaitJobCondition("migrate-v2", "Complete");

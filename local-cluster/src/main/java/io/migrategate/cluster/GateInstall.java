@@ -16,43 +16,74 @@ import java.util.List;
 
 /**
  * The gate installed into a cluster the way a platform team installs it: {@code kubectl apply
- * --server-side -k} of an overlay of manifests/base that only points the images at this build's
- * ({@code images:}), or {@code helm install} of the chart with the image values set. Nothing else
- * is changed. Used by the end-to-end tests and the demo.
+ * --server-side -k} of an overlay of manifests/base that points the images at this build's ({@code
+ * images:}) and may move it ({@code namespace:}, {@code nameSuffix:}), or {@code helm install} of
+ * the chart with the image values set, into any namespace under any release name. Nothing else is
+ * changed. Used by the end-to-end tests and the demo.
  */
 public final class GateInstall {
+  /** Where manifests/base and the chart's default release put the gate. */
   public static final String NAMESPACE = "migrate-gate";
+
   public static final String NAME = "migrate-gate";
 
   /** The init container a dry run must come back with once the API server calls the gate. */
   private static final String WAITER = "migrate-wait";
 
   private final KubernetesClient client;
+  private final String namespace;
+  private final String name;
   private final String how;
   private final Runnable uninstall;
 
-  private GateInstall(KubernetesClient client, String how, Runnable uninstall) {
+  private GateInstall(
+      KubernetesClient client, String namespace, String name, String how, Runnable uninstall) {
     this.client = client;
+    this.namespace = namespace;
+    this.name = name;
     this.how = how;
     this.uninstall = uninstall;
   }
 
   /** {@code kubectl apply --server-side -k} of manifests/base with this build's images. */
   public static GateInstall kustomize(KubernetesClient client, Path kubeconfig) {
-    Path overlay = writeOverlay();
-    awaitNoGate(client);
+    return kustomize(client, kubeconfig, NAMESPACE, "");
+  }
+
+  /**
+   * {@code kubectl apply --server-side -k} of an overlay of manifests/base with this build's
+   * images, in {@code namespace} and with {@code nameSuffix} appended to every name.
+   */
+  public static GateInstall kustomize(
+      KubernetesClient client, Path kubeconfig, String namespace, String nameSuffix) {
+    GateInstall install = kustomizeInstallation(client, kubeconfig, namespace, nameSuffix);
+    Path overlay = writeOverlay(namespace, nameSuffix);
+    install.awaitNoGate();
     Tools.kubectl(kubeconfig, "apply", "--server-side", "-k", overlay.toString()).requireSuccess();
-    GateInstall install = existing(client, kubeconfig);
     install.awaitServing();
     return install;
   }
 
   /** A kustomize installation made earlier (by {@link #kustomize}), to remove it. */
   public static GateInstall existing(KubernetesClient client, Path kubeconfig) {
-    Path overlay = writeOverlay();
+    return kustomizeInstallation(client, kubeconfig, NAMESPACE, "");
+  }
+
+  private static GateInstall kustomizeInstallation(
+      KubernetesClient client, Path kubeconfig, String namespace, String nameSuffix) {
+    Path overlay = writeOverlay(namespace, nameSuffix);
     return new GateInstall(
         client,
-        "kubectl apply --server-side -k manifests/base",
+        namespace,
+        NAME + nameSuffix,
+        "kubectl apply --server-side -k "
+            + (namespace.equals(NAMESPACE) && nameSuffix.isEmpty()
+                ? "manifests/base"
+                : "an overlay of manifests/base (namespace "
+                    + namespace
+                    + ", nameSuffix '"
+                    + nameSuffix
+                    + "')"),
         () ->
             Tools.kubectl(
                     kubeconfig,
@@ -65,13 +96,17 @@ public final class GateInstall {
   }
 
   /**
-   * An overlay of manifests/base that sets the images to this build's, in target/gate-overlay
-   * (kustomize takes bases by relative path only).
+   * An overlay of manifests/base that sets the images to this build's and, unless they are the
+   * base's, the namespace and a name suffix, in target/gate-overlay[-namespace] (kustomize takes
+   * bases by relative path only).
    */
-  private static Path writeOverlay() {
+  private static Path writeOverlay(String namespace, String nameSuffix) {
     BuiltImages.Image webhook = BuiltImages.webhook();
     BuiltImages.Image waiter = BuiltImages.waiter();
-    Path overlay = Tools.projectRoot().resolve("target/gate-overlay");
+    boolean moved = !namespace.equals(NAMESPACE) || !nameSuffix.isEmpty();
+    Path overlay =
+        Tools.projectRoot()
+            .resolve(moved ? "target/gate-overlay-" + namespace : "target/gate-overlay");
     try {
       Files.createDirectories(overlay);
       String base = overlay.relativize(Tools.projectRoot().resolve("manifests/base")).toString();
@@ -90,6 +125,8 @@ public final class GateInstall {
               "  - name: ghcr.io/migrate-gate/waiter",
               "    newName: " + waiter.repository(),
               "    newTag: " + waiter.tag(),
+              moved ? "namespace: " + namespace : "",
+              moved && !nameSuffix.isEmpty() ? "nameSuffix: \"" + nameSuffix + "\"" : "",
               ""));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
@@ -98,22 +135,29 @@ public final class GateInstall {
   }
 
   /**
-   * {@code helm install} of the chart into its own namespace, images set by values.
+   * {@code helm install} of the chart as {@code release} into {@code namespace}, images set by
+   * values. Its objects are named as the chart names them: the release name if it contains
+   * "migrate-gate", else {@code <release>-migrate-gate}.
    *
    * @param moreArgs more {@code helm install} arguments, e.g. {@code --set-string key=value}
    */
-  public static GateInstall helm(KubernetesClient client, Path kubeconfig, String... moreArgs) {
+  public static GateInstall helm(
+      KubernetesClient client,
+      Path kubeconfig,
+      String namespace,
+      String release,
+      String... moreArgs) {
     BuiltImages.Image webhook = BuiltImages.webhook();
     BuiltImages.Image waiter = BuiltImages.waiter();
-    awaitNoGate(client);
+    String name = release.contains(NAME) ? release : release + "-" + NAME;
     List<String> args =
         new ArrayList<>(
             List.of(
                 "install",
-                NAME,
+                release,
                 Tools.projectRoot().resolve("manifests/helm/migrate-gate").toString(),
                 "--namespace",
-                NAMESPACE,
+                namespace,
                 "--create-namespace",
                 "--set",
                 "image.repository=" + webhook.repository(),
@@ -127,26 +171,47 @@ public final class GateInstall {
                 "--timeout",
                 "3m"));
     args.addAll(List.of(moreArgs));
-    Tools.helm(kubeconfig, args.toArray(String[]::new)).requireSuccess();
     GateInstall install =
         new GateInstall(
             client,
-            "helm install",
+            namespace,
+            name,
+            "helm install " + release + " -n " + namespace,
             () -> {
               Tools.helm(
                       kubeconfig,
                       "uninstall",
-                      NAME,
+                      release,
                       "--namespace",
-                      NAMESPACE,
+                      namespace,
                       "--wait",
                       "--timeout",
                       "3m")
                   .requireSuccess();
-              Tools.kubectl(kubeconfig, "delete", "namespace", NAMESPACE, "--wait=true");
+              Tools.kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=true");
             });
+    install.awaitNoGate();
+    Tools.helm(kubeconfig, args.toArray(String[]::new)).requireSuccess();
     install.awaitServing();
     return install;
+  }
+
+  /** The gate's namespace. */
+  public String namespace() {
+    return namespace;
+  }
+
+  /**
+   * The name of the gate's Deployment, Service, ServiceAccount and webhook configuration (they
+   * share it).
+   */
+  public String name() {
+    return name;
+  }
+
+  /** The wait URL injected waiters call: the Service's wait port. */
+  public String waitUrl() {
+    return "https://" + name + "." + namespace + ".svc:8444";
   }
 
   /** How it was installed, for messages. */
@@ -157,7 +222,7 @@ public final class GateInstall {
   /** Removes the installation and waits until no part of it is left. */
   public void uninstall() {
     uninstall.run();
-    awaitNoGate(client);
+    awaitNoGate();
   }
 
   /**
@@ -169,7 +234,7 @@ public final class GateInstall {
         "the gate's Deployment to have 2 available replicas (" + how + ")",
         Duration.ofMinutes(3),
         () -> {
-          Deployment gate = client.apps().deployments().inNamespace(NAMESPACE).withName(NAME).get();
+          Deployment gate = client.apps().deployments().inNamespace(namespace).withName(name).get();
           return gate != null
               && gate.getStatus() != null
               && Integer.valueOf(2).equals(gate.getStatus().getAvailableReplicas());
@@ -183,7 +248,7 @@ public final class GateInstall {
                   .admissionRegistration()
                   .v1()
                   .mutatingWebhookConfigurations()
-                  .withName(NAME)
+                  .withName(name)
                   .get();
           return config != null
               && config.getWebhooks().stream()
@@ -219,20 +284,24 @@ public final class GateInstall {
   public List<Pod> pods() {
     return client
         .pods()
-        .inNamespace(NAMESPACE)
+        .inNamespace(namespace)
         .withLabel("app.kubernetes.io/component", "webhook")
         .list()
         .getItems();
   }
 
-  /** No webhook configuration and no gate namespace left from an earlier install. */
-  private static void awaitNoGate(KubernetesClient client) {
+  /** No webhook configuration and no gate namespace of this name left from an earlier install. */
+  private void awaitNoGate() {
     LocalCluster.await(
-        "no migrate-gate installation left (webhook configuration, namespace)",
+        "no migrate-gate installation left (webhook configuration "
+            + name
+            + ", namespace "
+            + namespace
+            + ")",
         Duration.ofMinutes(3),
         () ->
-            client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(NAME).get()
+            client.admissionRegistration().v1().mutatingWebhookConfigurations().withName(name).get()
                     == null
-                && client.namespaces().withName(NAMESPACE).get() == null);
+                && client.namespaces().withName(namespace).get() == null);
   }
 }
