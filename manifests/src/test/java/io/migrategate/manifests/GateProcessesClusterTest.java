@@ -162,6 +162,15 @@ class GateProcessesClusterTest {
 
         // 3. The API server trusts that CA and calls the gate.
         assertInjected(scene, appNamespace, "before-restart");
+        // The shipped alerts and dashboard query only what this gate exposes.
+        String exposition = a.metrics();
+        Files.writeString(runDir.resolve("gate-a.metrics"), exposition);
+        assertEquals(
+            List.of(),
+            MonitoringQueries.missing(
+                MonitoringQueries.shipped(scene.tools.manifests()), exposition),
+            "components/monitoring (and the chart's copy) against gate-a's /metrics, "
+                + runDir.resolve("gate-a.metrics"));
 
         // 4. Both stop on SIGTERM; one starts again and keeps the CA.
         a.stop();
@@ -486,6 +495,17 @@ class GateProcessesClusterTest {
             name + " exited with code " + process.exitValue() + " while starting");
       }
       return true;
+    }
+
+    /** The gate's /metrics exposition. */
+    String metrics() throws IOException, InterruptedException {
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + probePort + "/metrics"))
+              .timeout(Duration.ofSeconds(5))
+              .build();
+      HttpResponse<String> response = HTTP.send(request, HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, response.statusCode(), name + " /metrics");
+      return response.body();
     }
 
     /** /readyz answers 200; false while the gate starts. Fails if the process has exited. */

@@ -192,6 +192,135 @@ class RenderTest {
   }
 
   @Test
+  void theMonitoringComponentAndTheChartsMetricsValuesRenderTheSameObjects() throws IOException {
+    Rendered kustomize =
+        relocated(
+            "monitoring",
+            String.join(
+                "\n",
+                "resources: [../../../base]",
+                "components: [../../../components/monitoring]",
+                ""));
+    Rendered helm =
+        helmDefault(
+            "--set",
+            "metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true",
+            "--set",
+            "metrics.dashboard.enabled=true");
+    assertSameObjects(kustomize, helm);
+    Set<String> added = new TreeSet<>(kustomize.keys());
+    added.removeAll(BASE_OBJECTS);
+    assertEquals(
+        Set.of(
+            "ServiceMonitor/migrate-gate/migrate-gate",
+            "PrometheusRule/migrate-gate/migrate-gate",
+            "ConfigMap/migrate-gate/migrate-gate-dashboard"),
+        added);
+    // The ServiceMonitor scrapes a port the Service has, which leads to the gate's probe port.
+    ObjectNode service = kustomize.one("Service");
+    JsonNode metrics =
+        elements(service.path("spec").path("ports")).stream()
+            .filter(p -> p.path("name").asText().equals("metrics"))
+            .findFirst()
+            .orElseThrow();
+    assertEquals("probes", metrics.path("targetPort").asText());
+    assertEquals(
+        "metrics",
+        kustomize
+            .one("ServiceMonitor")
+            .path("spec")
+            .path("endpoints")
+            .get(0)
+            .path("port")
+            .asText());
+
+    Rendered podMonitor = helmDefault("--set", "metrics.podMonitor.enabled=true");
+    JsonNode endpoint =
+        podMonitor.one("PodMonitor").path("spec").path("podMetricsEndpoints").get(0);
+    assertEquals("probes", endpoint.path("port").asText(), "a named port of the gate's container");
+    assertEquals(
+        podMonitor.one("Deployment").path("spec").path("selector").path("matchLabels"),
+        podMonitor.one("PodMonitor").path("spec").path("selector").path("matchLabels"));
+  }
+
+  @Test
+  void theDashboardIsTheSameFileInTheChartAndTheComponent() throws IOException {
+    String chart = Files.readString(tools.chart().resolve("dashboards/migrate-gate.json"));
+    String component =
+        Files.readString(tools.manifests().resolve("components/monitoring/dashboard.json"));
+    assertEquals(chart, component, "edit both copies (kustomize cannot read the chart's file)");
+    JsonNode dashboard = Rendered.YAML.readTree(chart);
+    assertEquals("migrate-gate", dashboard.path("uid").asText());
+    for (JsonNode panel : elements(dashboard.path("panels"))) {
+      assertFalse(elements(panel.path("targets")).isEmpty(), panel.path("title") + " has a query");
+    }
+    Rendered helm = helmDefault("--set", "metrics.dashboard.enabled=true");
+    assertEquals(
+        chart.strip(),
+        helm.one("ConfigMap").path("data").path("migrate-gate.json").asText().strip(),
+        "the chart's ConfigMap carries the file as it is");
+  }
+
+  @Test
+  void theChartWorksAsASubchartOfAnUmbrellaChart() throws IOException {
+    // An umbrella chart with migrate-gate under charts/, switched by a condition, and a global:
+    // Helm validates the subchart's values with its schema, globals and the condition included.
+    Path umbrella = tools.manifests().resolve("target/umbrella");
+    Files.createDirectories(umbrella.resolve("charts"));
+    tools
+        .helm("package", tools.chart().toString(), "-d", umbrella.resolve("charts").toString())
+        .requireSuccess();
+    Files.writeString(
+        umbrella.resolve("Chart.yaml"),
+        String.join(
+            "\n",
+            "apiVersion: v2",
+            "name: platform",
+            "version: 1.0.0",
+            "dependencies:",
+            "  - name: migrate-gate",
+            "    version: \">=0.0.0-0\"",
+            "    condition: migrate-gate.enabled",
+            ""));
+    Files.writeString(
+        umbrella.resolve("values.yaml"),
+        String.join(
+            "\n",
+            "global:",
+            "  imageRegistry: registry.example",
+            "migrate-gate:",
+            "  enabled: true",
+            "  replicas: 3",
+            ""));
+    Rendered rendered =
+        Rendered.parse(
+            "helm template of an umbrella chart",
+            tools
+                .helm(
+                    "template",
+                    "platform",
+                    umbrella.toString(),
+                    "--namespace",
+                    "platform",
+                    "--kube-version",
+                    tools.kubeVersion)
+                .requireSuccess()
+                .stdout());
+    assertEquals(3, rendered.one("Deployment").path("spec").path("replicas").asInt());
+    Tools.Result off =
+        tools.helm(
+            "template",
+            "platform",
+            umbrella.toString(),
+            "--kube-version",
+            tools.kubeVersion,
+            "--set",
+            "migrate-gate.enabled=false");
+    off.requireSuccess();
+    assertFalse(off.stdout().contains("kind: Deployment"), "the condition switches it off");
+  }
+
+  @Test
   void certManagerOverlayAndHelmModeRenderTheSameObjects() {
     Rendered overlay = Rendered.kustomize(tools, "overlays/cert-manager");
     assertSameObjects(overlay, helmDefault("--set", "tls.mode=cert-manager"));

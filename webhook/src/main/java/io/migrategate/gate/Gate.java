@@ -529,6 +529,10 @@ public final class Gate {
    */
   static AdmissionReviewer defaultReviewer(
       GateConfig config, KubernetesAccess kubernetes, Supplier<Optional<String>> gateTrust) {
+    // Started here, not by the first review: the caches fill while the gate starts, and the
+    // un-gated pod audit (started with the server when a reviewer reads workloads) sees it. The
+    // trust-following reviewer below builds its pod reviewer only once the CA is known.
+    kubernetes.ownerLookup(config.ownerLookupTimeout());
     if (config.waitUrl() != null && config.waitCaFile() == null) {
       // Self-managed TLS: waiters must trust the CAs of the gate's own CA Secret, which rotate.
       return new TrustFollowingReviewer(
