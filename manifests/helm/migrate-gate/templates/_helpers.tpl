@@ -56,3 +56,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- range .Values.excludedNamespaces }}{{ $names = append $names . }}{{ end -}}
 {{- toJson (uniq $names) -}}
 {{- end -}}
+
+{{/* The UID of the gate's pods and of the waiters it injects; empty: the platform assigns it. */}}
+{{- define "migrate-gate.runAsUser" -}}
+{{- if not (kindIs "invalid" .Values.runAsUser) -}}
+{{- int64 .Values.runAsUser -}}
+{{- end -}}
+{{- end -}}

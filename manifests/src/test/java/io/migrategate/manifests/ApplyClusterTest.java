@@ -88,6 +88,36 @@ class ApplyClusterTest {
     }
   }
 
+  /**
+   * The OpenShift component leaves the gate's UID to the platform: its namespace still enforces
+   * PodSecurity "restricted" and the ReplicaSet can create the gate's pods (runAsNonRoot, no UID).
+   */
+  @Test
+  void withThePlatformsUidTheGatesPodsStillMeetRestricted(LocalCluster cluster) {
+    try (ClusterScene scene = new ClusterScene(cluster)) {
+      String namespace = "mg-uid-" + scene.id;
+      String overlay =
+          scene
+              .overlay(
+                  "uid",
+                  String.join(
+                      "\n",
+                      "resources: [../../../base]",
+                      "components: [../../../components/openshift]",
+                      "namespace: " + namespace,
+                      "nameSuffix: -" + scene.id,
+                      "patches:",
+                      "  - target: {kind: MutatingWebhookConfiguration}",
+                      "    patch: |-",
+                      scene.scopePatch(3)))
+              .toString();
+      Rendered rendered = Rendered.kustomize(scene.tools, "target/kustomize-test/uid-" + scene.id);
+      scene.onClose(() -> scene.kubectl(null, "delete", "-k", overlay, "--wait=false"));
+      scene.kubectl(null, "apply", "--server-side", "-k", overlay).requireSuccess();
+      assertAppliedAndRunning(scene, rendered, namespace);
+    }
+  }
+
   @Test
   void helmChartAppliesServerSideAndReapplyingKeepsWhatTheGateWrote(LocalCluster cluster) {
     try (ClusterScene scene = new ClusterScene(cluster)) {

@@ -11,7 +11,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -49,6 +48,13 @@ class GateSettingsTest {
             Rendered.kustomize(tools, "overlays/cert-manager"),
             Rendered.helm(tools, "migrate-gate", "migrate-gate"),
             Rendered.helm(tools, "migrate-gate", "migrate-gate", "--set", "tls.mode=cert-manager"),
+            Rendered.helm(tools, "migrate-gate", "migrate-gate", "--set", "runAsUser=null"),
+            Rendered.helm(
+                tools,
+                "migrate-gate",
+                "migrate-gate",
+                "--set",
+                "extraArgs={--audit-interval=10m,--waiter-run-as-user=1000}"),
             Rendered.helm(
                 tools,
                 "migrate-gate",
@@ -101,7 +107,9 @@ class GateSettingsTest {
       env.put(
           "MIGRATE_GATE_WAIT_CA_FILE", Files.writeString(files.resolve("ca.crt"), ca).toString());
     }
-    GateConfig config = GateConfig.parse(List.of(), env);
+    // The container's args (Helm extraArgs) are flags after the environment.
+    GateConfig config =
+        GateConfig.parse(Rendered.texts(RenderTest.container(rendered).path("args")), env);
 
     JsonNode container = RenderTest.container(rendered);
     Map<String, Integer> ports = new LinkedHashMap<>();

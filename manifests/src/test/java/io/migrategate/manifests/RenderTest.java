@@ -244,6 +244,44 @@ class RenderTest {
   }
 
   @Test
+  void theOpenShiftComponentAndTheChartsNullUidRenderTheSameObjects() throws IOException {
+    Rendered kustomize =
+        relocated(
+            "openshift",
+            String.join(
+                "\n",
+                "resources: [../../../base]",
+                "components: [../../../components/openshift]",
+                ""));
+    assertSameObjects(kustomize, helmDefault("--set", "runAsUser=null"));
+    assertGateRules(kustomize, "migrate-gate");
+    JsonNode pod = kustomize.one("Deployment").path("spec").path("template").path("spec");
+    for (String field : List.of("runAsUser", "runAsGroup", "fsGroup")) {
+      assertTrue(pod.path("securityContext").path(field).isMissingNode(), field + " left unset");
+    }
+    assertTrue(pod.path("securityContext").path("runAsNonRoot").asBoolean());
+    assertEquals("platform", env(kustomize).get("MIGRATE_GATE_WAITER_RUN_AS_USER"));
+    assertEquals(
+        "1000",
+        env(helmDefault("--set", "runAsUser=1000")).get("MIGRATE_GATE_WAITER_RUN_AS_USER"),
+        "the chart's UID is the waiters' too");
+  }
+
+  @Test
+  void extraEnvAndExtraArgsReachTheGateContainer() {
+    Rendered rendered =
+        helmDefault(
+            "--set",
+            "extraEnv[0].name=HTTPS_PROXY,extraEnv[0].value=http://proxy:3128",
+            "--set",
+            "extraArgs={--audit-interval=10m,--owner-lookup-timeout=3s}");
+    assertEquals("http://proxy:3128", env(rendered).get("HTTPS_PROXY"));
+    assertEquals(
+        List.of("--audit-interval=10m", "--owner-lookup-timeout=3s"),
+        texts(container(rendered).path("args")));
+  }
+
+  @Test
   void theDashboardIsTheSameFileInTheChartAndTheComponent() throws IOException {
     String chart = Files.readString(tools.chart().resolve("dashboards/migrate-gate.json"));
     String component =
@@ -646,7 +684,11 @@ class RenderTest {
     JsonNode pod = spec.path("template").path("spec");
     JsonNode podSecurity = pod.path("securityContext");
     assertTrue(podSecurity.path("runAsNonRoot").asBoolean());
-    assertTrue(podSecurity.path("runAsUser").isInt() && podSecurity.path("runAsUser").asInt() > 0);
+    // A fixed non-root UID, or none for the platform to assign (OpenShift mode).
+    assertTrue(
+        podSecurity.path("runAsUser").isMissingNode()
+            || podSecurity.path("runAsUser").isInt() && podSecurity.path("runAsUser").asInt() > 0,
+        "runAsUser: " + podSecurity.path("runAsUser"));
     assertEquals("RuntimeDefault", podSecurity.path("seccompProfile").path("type").asText());
     assertTrue(
         elements(pod.path("topologySpreadConstraints")).stream()

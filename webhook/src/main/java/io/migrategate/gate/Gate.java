@@ -553,7 +553,7 @@ public final class Gate {
             config.ownerLookupFailurePolicy(),
             config.namespace(),
             Set.copyOf(config.excludedNamespaces()),
-            InjectionConfig.DEFAULT_RUN_AS_USER,
+            config.waiterRunAsUser(),
             waitEndpoint);
     KubernetesJobTracking jobs =
         kubernetes.jobTracking(config.namespace(), config.ledgerKeySecret(), config.ledgerPolicy());

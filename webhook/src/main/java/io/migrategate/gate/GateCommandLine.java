@@ -23,6 +23,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalLong;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.ITypeConverter;
@@ -311,6 +312,17 @@ public final class GateCommandLine {
       description = "Memory limit of migrate-wait.")
   String waiterMemoryLimit;
 
+  @Option(
+      names = "--waiter-run-as-user",
+      descriptionKey = "MIGRATE_GATE_WAITER_RUN_AS_USER",
+      defaultValue = "" + InjectionConfig.DEFAULT_UID,
+      converter = RunAsUserConverter.class,
+      description =
+          "UID (and GID) of migrate-wait unless the pod sets a non-root one, or 'platform': none,"
+              + " the platform assigns it (OpenShift's restricted-v2 refuses a fixed UID outside"
+              + " the namespace's range).")
+  OptionalLong waiterRunAsUser;
+
   // --- lifecycle, logs, wait API, ledger, audit --------------------------------------------------
 
   @Option(
@@ -588,6 +600,27 @@ public final class GateCommandLine {
     }
   }
 
+  /** A non-root UID, or {@code platform} (empty): the platform assigns one. */
+  static final class RunAsUserConverter implements ITypeConverter<OptionalLong> {
+    @Override
+    public OptionalLong convert(String value) {
+      String given = value.trim();
+      if (given.equals("platform")) {
+        return OptionalLong.empty();
+      }
+      try {
+        long uid = Long.parseLong(given);
+        if (uid >= 1 && uid <= Integer.MAX_VALUE) {
+          return OptionalLong.of(uid);
+        }
+      } catch (NumberFormatException e) {
+        // worded below
+      }
+      throw new TypeConversionException(
+          "give a non-root UID from 1 to " + Integer.MAX_VALUE + ", or 'platform'");
+    }
+  }
+
   static final class NumberConverter implements ITypeConverter<Integer> {
     @Override
     public Integer convert(String value) {
@@ -714,6 +747,7 @@ public final class GateCommandLine {
         ownerLookupTimeout,
         namespaces("--excluded-namespaces", excludedNamespaces),
         waiterResources(),
+        waiterRunAsUser,
         drainDelay,
         shutdownTimeout,
         logFormat,

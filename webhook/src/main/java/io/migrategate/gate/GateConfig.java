@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 
 /**
  * Everything the gate is started with. Each setting comes from a flag or, when the flag is absent,
@@ -32,6 +33,8 @@ public record GateConfig(
     Duration ownerLookupTimeout,
     List<String> excludedNamespaces,
     WaiterResources waiterResources,
+    /* empty: the platform assigns injected waiters their UID (OpenShift). */
+    OptionalLong waiterRunAsUser,
     Duration drainDelay,
     Duration shutdownTimeout,
     LogFormat logFormat,

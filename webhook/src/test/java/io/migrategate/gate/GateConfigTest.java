@@ -19,6 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -58,6 +59,21 @@ class GateConfigTest {
     assertEquals(Duration.ofSeconds(5), config.drainDelay());
     assertEquals(Duration.ofSeconds(10), config.shutdownTimeout());
     assertEquals(GateConfig.LogFormat.TEXT, config.logFormat());
+    assertEquals(InjectionConfig.DEFAULT_RUN_AS_USER, config.waiterRunAsUser());
+  }
+
+  @Test
+  void theWaitersUidIsANonRootNumberOrLeftToThePlatform() throws Exception {
+    assertEquals(
+        OptionalLong.empty(),
+        GateConfig.parse(required("--waiter-run-as-user", "platform"), Map.of()).waiterRunAsUser());
+    assertEquals(
+        OptionalLong.of(1000680000L),
+        GateConfig.parse(required(), Map.of("MIGRATE_GATE_WAITER_RUN_AS_USER", "1000680000"))
+            .waiterRunAsUser());
+    assertMessage(
+        required("--waiter-run-as-user", "0"),
+        "--waiter-run-as-user is '0': give a non-root UID from 1 to 2147483647, or 'platform'");
   }
 
   @Test

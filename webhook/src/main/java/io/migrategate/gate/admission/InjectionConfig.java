@@ -3,6 +3,7 @@ package io.migrategate.gate.admission;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.function.Predicate;
 
@@ -14,7 +15,9 @@ import java.util.function.Predicate;
  * @param failurePolicy answer when a needed owner lookup cannot be made
  * @param gateNamespace the gate's own namespace: its pods are never touched
  * @param excludedNamespaces further namespaces whose pods are never touched
- * @param runAsUser numeric UID of the waiter unless the pod sets a non-root one at pod level
+ * @param runAsUser numeric UID (and GID) of the waiter unless the pod sets a non-root one at pod
+ *     level; empty: none, the platform assigns it (OpenShift's restricted-v2 gives each namespace a
+ *     UID range and refuses a fixed UID outside it)
  * @param waitEndpoint the gate's wait API for injected waiters (gate mode, the default for every
  *     pod unless it says {@code migrate.io/source: api}); empty: waiters read the API directly
  */
@@ -24,7 +27,7 @@ public record InjectionConfig(
     FailurePolicy failurePolicy,
     String gateNamespace,
     Set<String> excludedNamespaces,
-    long runAsUser,
+    OptionalLong runAsUser,
     Optional<WaitEndpoint> waitEndpoint) {
 
   /** Namespaces a gate never touches, whatever its configuration says. */
@@ -46,8 +49,10 @@ public record InjectionConfig(
       new WaiterResources(
           DEFAULT_CPU_REQUEST, DEFAULT_MEMORY_REQUEST, DEFAULT_CPU_LIMIT, DEFAULT_MEMORY_LIMIT);
 
-  /** The conventional non-root UID of distroless images. */
-  public static final long DEFAULT_RUN_AS_USER = 65532L;
+  /** The conventional non-root UID of distroless images (and of the gate's own pods). */
+  public static final long DEFAULT_UID = 65532L;
+
+  public static final OptionalLong DEFAULT_RUN_AS_USER = OptionalLong.of(DEFAULT_UID);
 
   public InjectionConfig {
     if (waiterImage == null || waiterImage.isBlank()) {
@@ -58,9 +63,10 @@ public record InjectionConfig(
     if (gateNamespace == null || gateNamespace.isBlank()) {
       throw new IllegalArgumentException("the gate's own namespace is required");
     }
-    if (runAsUser <= 0) {
+    Objects.requireNonNull(runAsUser, "runAsUser");
+    if (runAsUser.isPresent() && runAsUser.getAsLong() <= 0) {
       throw new IllegalArgumentException(
-          "the waiter's runAsUser must be a non-root UID (> 0), got " + runAsUser);
+          "the waiter's runAsUser must be a non-root UID (> 0), got " + runAsUser.getAsLong());
     }
     excludedNamespaces = Set.copyOf(excludedNamespaces);
     Objects.requireNonNull(waitEndpoint, "waitEndpoint");
@@ -73,7 +79,7 @@ public record InjectionConfig(
       FailurePolicy failurePolicy,
       String gateNamespace,
       Set<String> excludedNamespaces,
-      long runAsUser) {
+      OptionalLong runAsUser) {
     this(
         waiterImage,
         resources,

@@ -151,16 +151,18 @@ final class WaiterContainer {
    * Passes PodSecurity "restricted" on its own, whatever the pod sets. The UID is the pod's when
    * the pod sets a non-root one (files the pod shares are then readable as usual), otherwise a
    * fixed non-root UID; a pod-level UID 0 is not inherited because runAsNonRoot would refuse it.
+   * Without a configured UID the platform assigns one (runAsNonRoot still holds).
    */
   private static ObjectNode securityContext(InjectionConfig config, PodView pod) {
     ObjectNode context = JSON.objectNode();
     context.put("runAsNonRoot", true);
     boolean podSetsNonRootUser = pod.podRunAsUser().filter(uid -> uid > 0).isPresent();
-    if (!podSetsNonRootUser) {
-      context.put("runAsUser", config.runAsUser());
+    if (!podSetsNonRootUser && config.runAsUser().isPresent()) {
+      long uid = config.runAsUser().getAsLong();
+      context.put("runAsUser", uid);
       if (pod.podRunAsGroup().isEmpty()) {
         // Without it the waiter would run with the image's group, often 0.
-        context.put("runAsGroup", config.runAsUser());
+        context.put("runAsGroup", uid);
       }
     }
     context.setAll(fixedSecurityContext());

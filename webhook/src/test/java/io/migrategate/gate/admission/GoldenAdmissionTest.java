@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -129,6 +130,17 @@ class GoldenAdmissionTest {
       if (overrides.has("failurePolicy")) {
         config =
             config.withFailurePolicy(FailurePolicy.parse(overrides.path("failurePolicy").asText()));
+      }
+      if (overrides.path("runAsUser").asText().equals("platform")) {
+        config =
+            new InjectionConfig(
+                config.waiterImage(),
+                config.resources(),
+                config.failurePolicy(),
+                config.gateNamespace(),
+                config.excludedNamespaces(),
+                OptionalLong.empty(),
+                config.waitEndpoint());
       }
       if (overrides.path("waitEndpoint").isBoolean()
           && !overrides.path("waitEndpoint").booleanValue()) {

@@ -30,7 +30,7 @@ class InjectionConfigTest {
             FailurePolicy.FAIL_OPEN,
             "gate",
             Set.of("monitoring"),
-            65532);
+            InjectionConfig.DEFAULT_RUN_AS_USER);
     assertTrue(config.isExcluded("monitoring"));
     assertTrue(config.isExcluded("kube-system"));
   }
