@@ -8,10 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.migrategate.cluster.GateInstall;
 import io.migrategate.cluster.Tools;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** What every installation of the gate must show, wherever and under whatever name it runs. */
 final class GateChecks {
@@ -47,6 +53,55 @@ final class GateChecks {
       ContainerStatus waiter = Workloads.waiter(started).orElseThrow();
       assertEquals(0, waiter.getState().getTerminated().getExitCode(), waiter.toString());
     }
+  }
+
+  /** Annotated pods created while something ran: how many, and what each failure said. */
+  record Admissions(int attempts, List<String> failures) {}
+
+  /**
+   * Creates annotated pods (dry run: the API server calls the gate, nothing is stored or scheduled)
+   * one after another in namespace default while {@code action} runs. A pod the API server rejects,
+   * or admits without migrate-wait, is a failure: the webhook is fail-closed.
+   */
+  static Admissions admissionsDuring(E2eCluster cluster, Runnable action) {
+    AtomicBoolean done = new AtomicBoolean();
+    AtomicInteger attempts = new AtomicInteger();
+    List<String> failures = new CopyOnWriteArrayList<>();
+    Thread load =
+        new Thread(
+            () -> {
+              while (!done.get()) {
+                attempts.incrementAndGet();
+                try {
+                  Pod answered =
+                      cluster
+                          .client()
+                          .pods()
+                          .inNamespace("default")
+                          .resource(Workloads.probePod())
+                          .dryRun()
+                          .create();
+                  if (!Workloads.injected(answered)) {
+                    failures.add(Instant.now() + " admitted without migrate-wait");
+                  }
+                } catch (KubernetesClientException e) {
+                  failures.add(Instant.now() + " " + e.getCode() + " " + e.getMessage());
+                }
+              }
+            },
+            "admissions");
+    load.start();
+    try {
+      action.run();
+    } finally {
+      done.set(true);
+      try {
+        load.join(Duration.ofSeconds(30).toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    return new Admissions(attempts.get(), List.copyOf(failures));
   }
 
   /**

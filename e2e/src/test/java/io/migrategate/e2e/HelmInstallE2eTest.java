@@ -2,15 +2,20 @@ package io.migrategate.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.migrategate.cluster.BuiltImages;
 import io.migrategate.cluster.GateInstall;
+import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterExtension;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
@@ -20,6 +25,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * platform-helm}: objects named {@code gate-migrate-gate}), both replicas serving, a gated rollout
  * on real pods whose waiters find that Service, the CA-bundle-only policy holding the gate's
  * identity there; {@code helm uninstall} leaves no gate.
+ *
+ * <p>Then {@code helm upgrade} replaces both gate pods while annotated pods are created one after
+ * another: none fails, and a pod waiting in migrate-wait keeps waiting through it.
  *
  * <p>Installed with {@code admission.fastPath: "on"}, as a platform team does whose API server
  * cannot present a client certificate but who restrict the admission port otherwise
@@ -49,6 +57,7 @@ class HelmInstallE2eTest {
       GateChecks.assertTwoServingReplicas(gate);
       GateChecks.assertPodsWaitForTheirMigration(cluster, gate, "e2e-helm");
       GateChecks.assertOnlyTheCaBundleMayChange(cluster, gate);
+      anUpgradeRollsTheGateWithoutAFailedAdmission(cluster, gate);
       try (Scene scene = new Scene(cluster, "e2e-helm-hook")) {
         // A Helm pre-upgrade hook with hook-delete-policy: hook-succeeded: gone before the rollout.
         scene.create(Workloads.job("migrate-v2", "echo v2 schema", false));
@@ -64,5 +73,56 @@ class HelmInstallE2eTest {
     } finally {
       gate.uninstall();
     }
+  }
+
+  /**
+   * {@code helm upgrade} that replaces both gate pods (a new pod annotation, as a new image tag
+   * would): annotated pods created all along are each admitted with migrate-wait, and a pod that
+   * waited before the upgrade still waits after it and starts once its migration succeeded.
+   */
+  private static void anUpgradeRollsTheGateWithoutAFailedAdmission(
+      E2eCluster cluster, GateInstall gate) {
+    try (Scene scene = new Scene(cluster, "e2e-helm-upgrade")) {
+      scene.create(Workloads.job("migrate", "echo schema", true));
+      scene.deploy(Workloads.app("shop", "v1", 1, Map.of("migrate.io/job", "migrate")));
+      scene.awaitPod("shop", "v1", "waiting in migrate-wait", Workloads::waiterRunning);
+      Set<String> before =
+          gate.pods().stream().map(p -> p.getMetadata().getName()).collect(Collectors.toSet());
+
+      Instant start = Instant.now();
+      GateChecks.Admissions admissions =
+          GateChecks.admissionsDuring(
+              cluster,
+              () -> gate.upgrade("--set-string", "podAnnotations.rolled=" + start.toEpochMilli()));
+      Figures.record(
+          "gate-upgrade-duration", Duration.between(start, Instant.now()).toMillis(), "ms");
+      Figures.record("gate-upgrade-admissions", admissions.attempts(), "pods");
+      Figures.record("gate-upgrade-failed-admissions", admissions.failures().size(), "pods");
+
+      assertEquals(List.of(), admissions.failures(), "admissions that failed during the upgrade");
+      LocalCluster.await(
+          "both gate pods from before the upgrade gone (replaced)",
+          Duration.ofMinutes(1),
+          () ->
+              intersection(
+                      before,
+                      gate.pods().stream()
+                          .map(p -> p.getMetadata().getName())
+                          .collect(Collectors.toSet()))
+                  .isEmpty());
+      assertTrue(
+          admissions.attempts() >= 20,
+          "pods were created all through the upgrade: " + admissions.attempts());
+
+      scene.awaitPod("shop", "v1", "still waiting in migrate-wait", Workloads::waiterRunning);
+      scene.resume("migrate");
+      scene.awaitPod("shop", "v1", "Ready", Workloads::ready);
+    }
+  }
+
+  private static Set<String> intersection(Set<String> a, Set<String> b) {
+    Set<String> both = new HashSet<>(a);
+    both.retainAll(b);
+    return both;
   }
 }

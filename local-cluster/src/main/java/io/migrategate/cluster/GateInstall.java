@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * The gate installed into a cluster the way a platform team installs it: {@code kubectl apply
@@ -35,14 +36,21 @@ public final class GateInstall {
   private final String name;
   private final String how;
   private final Runnable uninstall;
+  private final Consumer<List<String>> upgrade;
 
   private GateInstall(
-      KubernetesClient client, String namespace, String name, String how, Runnable uninstall) {
+      KubernetesClient client,
+      String namespace,
+      String name,
+      String how,
+      Runnable uninstall,
+      Consumer<List<String>> upgrade) {
     this.client = client;
     this.namespace = namespace;
     this.name = name;
     this.how = how;
     this.uninstall = uninstall;
+    this.upgrade = upgrade;
   }
 
   /** {@code kubectl apply --server-side -k} of manifests/base with this build's images. */
@@ -92,7 +100,10 @@ public final class GateInstall {
                     overlay.toString(),
                     "--ignore-not-found",
                     "--wait=true")
-                .requireSuccess());
+                .requireSuccess(),
+        args -> {
+          throw new UnsupportedOperationException("upgrade: a Helm installation's");
+        });
   }
 
   /**
@@ -189,11 +200,36 @@ public final class GateInstall {
                       "3m")
                   .requireSuccess();
               Tools.kubectl(kubeconfig, "delete", "namespace", namespace, "--wait=true");
+            },
+            upgradeArgs -> {
+              List<String> command =
+                  new ArrayList<>(
+                      List.of(
+                          "upgrade",
+                          release,
+                          Tools.projectRoot().resolve("manifests/helm/migrate-gate").toString(),
+                          "--namespace",
+                          namespace,
+                          "--reuse-values",
+                          "--wait",
+                          "--timeout",
+                          "3m"));
+              command.addAll(upgradeArgs);
+              Tools.helm(kubeconfig, command.toArray(String[]::new)).requireSuccess();
             });
     install.awaitNoGate();
     Tools.helm(kubeconfig, args.toArray(String[]::new)).requireSuccess();
     install.awaitServing();
     return install;
+  }
+
+  /**
+   * {@code helm upgrade --reuse-values --wait} of a Helm installation with more arguments (e.g.
+   * {@code --set podAnnotations.x=y} to roll the gate's pods), then until it serves again.
+   */
+  public void upgrade(String... moreArgs) {
+    upgrade.accept(List.of(moreArgs));
+    awaitServing();
   }
 
   /** The gate's namespace. */
