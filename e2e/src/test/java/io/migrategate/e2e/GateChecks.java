@@ -8,16 +8,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.Watch;
+import io.fabric8.kubernetes.client.Watcher;
+import io.fabric8.kubernetes.client.WatcherException;
 import io.migrategate.cluster.GateInstall;
 import io.migrategate.cluster.Tools;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /** What every installation of the gate must show, wherever and under whatever name it runs. */
 final class GateChecks {
@@ -55,18 +62,28 @@ final class GateChecks {
     }
   }
 
-  /** Annotated pods created while something ran: how many, and what each failure said. */
-  record Admissions(int attempts, List<String> failures) {}
+  /**
+   * Annotated pods created while something ran: how many, which the API server rejected, which it
+   * admitted without migrate-wait (each with the time and what was said).
+   */
+  record Admissions(int attempts, List<String> rejected, List<String> notInjected) {
+    /** While a gate serves, both are failures: the webhook is fail-closed. */
+    List<String> failures() {
+      List<String> all = new ArrayList<>(rejected);
+      all.addAll(notInjected);
+      return all;
+    }
+  }
 
   /**
    * Creates annotated pods (dry run: the API server calls the gate, nothing is stored or scheduled)
-   * one after another in namespace default while {@code action} runs. A pod the API server rejects,
-   * or admits without migrate-wait, is a failure: the webhook is fail-closed.
+   * one after another in namespace default while {@code action} runs.
    */
   static Admissions admissionsDuring(E2eCluster cluster, Runnable action) {
     AtomicBoolean done = new AtomicBoolean();
     AtomicInteger attempts = new AtomicInteger();
-    List<String> failures = new CopyOnWriteArrayList<>();
+    List<String> rejected = new CopyOnWriteArrayList<>();
+    List<String> notInjected = new CopyOnWriteArrayList<>();
     Thread load =
         new Thread(
             () -> {
@@ -82,10 +99,10 @@ final class GateChecks {
                           .dryRun()
                           .create();
                   if (!Workloads.injected(answered)) {
-                    failures.add(Instant.now() + " admitted without migrate-wait");
+                    notInjected.add(Instant.now() + " admitted without migrate-wait");
                   }
                 } catch (KubernetesClientException e) {
-                  failures.add(Instant.now() + " " + e.getCode() + " " + e.getMessage());
+                  rejected.add(Instant.now() + " " + e.getCode() + " " + e.getMessage());
                 }
               }
             },
@@ -101,7 +118,50 @@ final class GateChecks {
         Thread.currentThread().interrupt();
       }
     }
-    return new Admissions(attempts.get(), List.copyOf(failures));
+    return new Admissions(attempts.get(), List.copyOf(rejected), List.copyOf(notInjected));
+  }
+
+  /**
+   * When the gate's webhook configuration and its Service were deleted while {@code action} ran, as
+   * the API server's watches report them (empty: not deleted).
+   */
+  record Deletions(Optional<Instant> webhookConfiguration, Optional<Instant> service) {}
+
+  static Deletions deletionsDuring(E2eCluster cluster, GateInstall gate, Runnable action) {
+    AtomicReference<Instant> webhookConfiguration = new AtomicReference<>();
+    AtomicReference<Instant> service = new AtomicReference<>();
+    KubernetesClient client = cluster.client();
+    try (Watch webhooks =
+            client
+                .admissionRegistration()
+                .v1()
+                .mutatingWebhookConfigurations()
+                .withName(gate.name())
+                .watch(onDeleted(webhookConfiguration));
+        Watch services =
+            client
+                .services()
+                .inNamespace(gate.namespace())
+                .withName(gate.name())
+                .watch(onDeleted(service))) {
+      action.run();
+    }
+    return new Deletions(
+        Optional.ofNullable(webhookConfiguration.get()), Optional.ofNullable(service.get()));
+  }
+
+  private static <T> Watcher<T> onDeleted(AtomicReference<Instant> when) {
+    return new Watcher<>() {
+      @Override
+      public void eventReceived(Action action, T resource) {
+        if (action == Action.DELETED) {
+          when.compareAndSet(null, Instant.now());
+        }
+      }
+
+      @Override
+      public void onClose(WatcherException cause) {}
+    };
   }
 
   /**

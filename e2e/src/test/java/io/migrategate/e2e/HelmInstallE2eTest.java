@@ -15,6 +15,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -27,7 +28,9 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * identity there; {@code helm uninstall} leaves no gate.
  *
  * <p>Then {@code helm upgrade} replaces both gate pods while annotated pods are created one after
- * another: none fails, and a pod waiting in migrate-wait keeps waiting through it.
+ * another: none fails, and a pod waiting in migrate-wait keeps waiting through it. Last, {@code
+ * helm uninstall} while pods are still being created: its pre-delete hook removes the webhook
+ * configuration first, so none is rejected.
  *
  * <p>Installed with {@code admission.fastPath: "on"}, as a platform team does whose API server
  * cannot present a client certificate but who restrict the admission port otherwise
@@ -52,6 +55,7 @@ class HelmInstallE2eTest {
             "admission.fastPath=on");
     Figures.record(
         "gate-install-to-serving-helm", Duration.between(start, Instant.now()).toMillis(), "ms");
+    boolean uninstalled = false;
     try {
       assertEquals("gate-migrate-gate", gate.name());
       GateChecks.assertTwoServingReplicas(gate);
@@ -70,8 +74,40 @@ class HelmInstallE2eTest {
         assertEquals(
             "skipped: job-succeeded", v2.getMetadata().getAnnotations().get("migrate.io/status"));
       }
+
+      // helm uninstall: its pre-delete hook deletes the webhook configuration before Helm
+      // deletes the gate, so no annotated pod is rejected on the way (afterwards they are
+      // admitted as they are: there is no gate).
+      AtomicReference<GateChecks.Admissions> admissions = new AtomicReference<>();
+      GateChecks.Deletions deletions =
+          GateChecks.deletionsDuring(
+              cluster,
+              gate,
+              () -> admissions.set(GateChecks.admissionsDuring(cluster, gate::uninstall)));
+      uninstalled = true;
+      Figures.record("gate-uninstall-admissions", admissions.get().attempts(), "pods");
+      Figures.record(
+          "gate-uninstall-rejected-admissions", admissions.get().rejected().size(), "pods");
+      // The order is what keeps pods from being rejected; on this one-node cluster Helm deletes
+      // everything within a fraction of a second, too fast for the pods below to show it alone.
+      Instant configurationGone = deletions.webhookConfiguration().orElseThrow();
+      Instant serviceGone = deletions.service().orElseThrow();
+      Figures.record(
+          "gate-uninstall-webhook-configuration-before-service",
+          Duration.between(configurationGone, serviceGone).toMillis(),
+          "ms");
+      assertTrue(
+          configurationGone.isBefore(serviceGone),
+          "the webhook configuration went first: " + deletions);
+      assertEquals(
+          List.of(), admissions.get().rejected(), "pods rejected while helm uninstall ran");
+      assertTrue(
+          admissions.get().attempts() >= 10,
+          "pods created all along: " + admissions.get().attempts());
     } finally {
-      gate.uninstall();
+      if (!uninstalled) {
+        gate.uninstall();
+      }
     }
   }
 

@@ -92,15 +92,25 @@ public final class GateInstall {
                     + ", nameSuffix '"
                     + nameSuffix
                     + "')"),
-        () ->
-            Tools.kubectl(
-                    kubeconfig,
-                    "delete",
-                    "-k",
-                    overlay.toString(),
-                    "--ignore-not-found",
-                    "--wait=true")
-                .requireSuccess(),
+        () -> {
+          // As docs/install.md says: the webhook configuration first, so that no annotated pod
+          // is rejected while the gate is going.
+          Tools.kubectl(
+                  kubeconfig,
+                  "delete",
+                  "mutatingwebhookconfiguration",
+                  NAME + nameSuffix,
+                  "--ignore-not-found")
+              .requireSuccess();
+          Tools.kubectl(
+                  kubeconfig,
+                  "delete",
+                  "-k",
+                  overlay.toString(),
+                  "--ignore-not-found",
+                  "--wait=true")
+              .requireSuccess();
+        },
         args -> {
           throw new UnsupportedOperationException("upgrade: a Helm installation's");
         });

@@ -268,6 +268,52 @@ class RenderTest {
   }
 
   @Test
+  void theUninstallHookMayDeleteTheGatesWebhookConfigurationAndNothingElse() {
+    Rendered release = Rendered.helm(tools, "gate", "platform-gate");
+    Rendered hooks = Rendered.helmHooks(tools, "gate", "platform-gate");
+    String webhookConfiguration = Rendered.name(release.one("MutatingWebhookConfiguration"));
+    ObjectNode job = hooks.one("Job");
+    for (ObjectNode hook : hooks.objects) {
+      JsonNode annotations = hook.path("metadata").path("annotations");
+      assertEquals("pre-delete", annotations.path("helm.sh/hook").asText(), Rendered.key(hook));
+      assertEquals(
+          "before-hook-creation,hook-succeeded",
+          annotations.path("helm.sh/hook-delete-policy").asText(),
+          Rendered.key(hook));
+      if (hook != job) {
+        assertTrue(
+            annotations.path("helm.sh/hook-weight").asInt()
+                < job.path("metadata").path("annotations").path("helm.sh/hook-weight").asInt(),
+            Rendered.key(hook) + " exists before the Job runs");
+      }
+    }
+    JsonNode pod = job.path("spec").path("template").path("spec");
+    JsonNode container = pod.path("containers").get(0);
+    assertEquals(
+        List.of("uninstall", "--webhook-configuration", webhookConfiguration),
+        texts(container.path("args")));
+    assertEquals(
+        container(release).path("image").asText(),
+        container.path("image").asText(),
+        "the gate's image");
+    assertTrue(container.path("securityContext").path("readOnlyRootFilesystem").asBoolean());
+    assertEquals(
+        Rendered.name(hooks.one("ServiceAccount")), pod.path("serviceAccountName").asText());
+    JsonNode rule = hooks.one("ClusterRole").path("rules");
+    assertEquals(1, rule.size());
+    assertEquals(List.of(webhookConfiguration), texts(rule.get(0).path("resourceNames")));
+    assertEquals(List.of("get", "delete"), texts(rule.get(0).path("verbs")));
+    JsonNode subject = hooks.one("ClusterRoleBinding").path("subjects").get(0);
+    assertEquals(Rendered.name(hooks.one("ServiceAccount")), subject.path("name").asText());
+    assertEquals("platform-gate", subject.path("namespace").asText());
+
+    assertTrue(
+        Rendered.helmHooks(tools, "gate", "platform-gate", "--set", "uninstallHook.enabled=false")
+            .objects
+            .isEmpty());
+  }
+
+  @Test
   void extraEnvAndExtraArgsReachTheGateContainer() {
     Rendered rendered =
         helmDefault(

@@ -59,8 +59,24 @@ final class Rendered {
         tools.kubectl(null, null, "kustomize", dir).requireSuccess().stdout());
   }
 
-  /** helm template of the chart, for the control plane's Kubernetes version. */
+  /**
+   * helm template of the chart, for the control plane's Kubernetes version: the release's objects
+   * as {@code helm install} creates them ({@code --no-hooks}; {@link #helmHooks} for the hooks).
+   */
   static Rendered helm(Tools tools, String release, String namespace, String... options) {
+    List<String> all = new ArrayList<>(List.of("--no-hooks"));
+    all.addAll(List.of(options));
+    return helmTemplate(tools, release, namespace, all);
+  }
+
+  /** The chart's hooks only (what {@code helm uninstall} or {@code helm test} create). */
+  static Rendered helmHooks(Tools tools, String release, String namespace, String... options) {
+    Rendered all = helmTemplate(tools, release, namespace, List.of(options));
+    return all.filter(o -> o.path("metadata").path("annotations").has("helm.sh/hook"));
+  }
+
+  private static Rendered helmTemplate(
+      Tools tools, String release, String namespace, List<String> options) {
     List<String> args = new ArrayList<>();
     args.addAll(
         List.of(
@@ -71,7 +87,7 @@ final class Rendered {
             namespace,
             "--kube-version",
             tools.kubeVersion));
-    args.addAll(List.of(options));
+    args.addAll(options);
     return parse(
         "helm template " + release + " -n " + namespace + " " + String.join(" ", options),
         tools.helm(args.toArray(String[]::new)).requireSuccess().stdout());

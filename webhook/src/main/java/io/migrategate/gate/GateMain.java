@@ -13,7 +13,8 @@ import sun.misc.Signal;
 
 /**
  * {@code java -jar migrate-gate-webhook.jar}: parses flags and env, starts the {@link Gate}, and on
- * SIGTERM (or SIGINT) drains it and exits 0.
+ * SIGTERM (or SIGINT) drains it and exits 0. {@code ... uninstall} runs {@link GateUninstall}
+ * instead (the chart's pre-delete hook).
  */
 public final class GateMain {
   static final int EXIT_STOPPED = 0;
@@ -44,6 +45,9 @@ public final class GateMain {
       PrintStream err,
       ReviewerFactory reviewers) {
     List<String> arguments = Arrays.asList(args);
+    if (!arguments.isEmpty() && arguments.get(0).equals(GateUninstall.COMMAND)) {
+      return GateUninstall.run(arguments.subList(1, arguments.size()), env, err);
+    }
     if (arguments.contains("--help") || arguments.contains("-h")) {
       out.print(GateConfig.usage());
       return EXIT_STOPPED;
