@@ -25,6 +25,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -68,6 +70,14 @@ class GatedPodsE2eTest {
   @Test
   void theGateRunsAsInstalled() throws IOException {
     GateChecks.assertTwoServingReplicas(gate);
+    // The install guide's one-line check, run as a reader would.
+    Matcher check =
+        Pattern.compile("```sh\n(kubectl create --dry-run=server[^`]*)```")
+            .matcher(Files.readString(Tools.projectRoot().resolve("docs/install.md")));
+    assertTrue(check.find(), "docs/install.md shows how to check an installation");
+    assertEquals(
+        "migrate-wait",
+        Tools.shell(cluster.kubeconfig(), check.group(1)).requireSuccess().stdout().strip());
     var client = cluster.client();
     for (Pod pod : gate.pods()) {
       var container = pod.getSpec().getContainers().get(0);

@@ -9,6 +9,7 @@ import io.migrategate.cluster.BuiltImages;
 import io.migrategate.cluster.GateInstall;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterExtension;
+import io.migrategate.cluster.Tools;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashSet;
@@ -24,8 +25,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
  * The Helm chart installs the same gate: {@code helm install --wait} with this build's images, as a
  * release of another name in another namespace than the defaults (release {@code gate} in {@code
  * platform-helm}: objects named {@code gate-migrate-gate}), both replicas serving, a gated rollout
- * on real pods whose waiters find that Service, the CA-bundle-only policy holding the gate's
- * identity there; {@code helm uninstall} leaves no gate.
+ * on real pods whose waiters find that Service, {@code helm test} passing, the CA-bundle-only
+ * policy holding the gate's identity there; {@code helm uninstall} leaves no gate.
  *
  * <p>Then {@code helm upgrade} replaces both gate pods while annotated pods are created one after
  * another: none fails, and a pod waiting in migrate-wait keeps waiting through it. Last, {@code
@@ -59,6 +60,19 @@ class HelmInstallE2eTest {
     try {
       assertEquals("gate-migrate-gate", gate.name());
       GateChecks.assertTwoServingReplicas(gate);
+      // The one-step check a platform team runs after installing.
+      Tools.Result test =
+          Tools.helm(
+              cluster.kubeconfig(),
+              "test",
+              "gate",
+              "--namespace",
+              "platform-helm",
+              "--logs",
+              "--timeout",
+              "2m");
+      test.requireSuccess();
+      assertTrue(test.stdout().contains("migrate-gate check: ok"), test.stdout());
       GateChecks.assertPodsWaitForTheirMigration(cluster, gate, "e2e-helm");
       GateChecks.assertOnlyTheCaBundleMayChange(cluster, gate);
       anUpgradeRollsTheGateWithoutAFailedAdmission(cluster, gate);

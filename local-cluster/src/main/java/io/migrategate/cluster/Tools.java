@@ -47,6 +47,21 @@ public final class Tools {
     return run(command, Map.of());
   }
 
+  /**
+   * A shell script as a reader of the docs runs it: this build's kubectl and helm first on the
+   * PATH, KUBECONFIG set.
+   */
+  public static Result shell(Path kubeconfig, String script) {
+    String path =
+        paths().get("KUBE_BIN_DIR")
+            + ":"
+            + paths().get("HELM_BIN_DIR")
+            + ":"
+            + System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+    return run(
+        List.of("bash", "-c", script), Map.of("PATH", path, "KUBECONFIG", kubeconfig.toString()));
+  }
+
   public static Result helm(Path kubeconfig, String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(paths().get("HELM_BIN_DIR"), "helm").toString());

@@ -270,7 +270,7 @@ class RenderTest {
   @Test
   void theUninstallHookMayDeleteTheGatesWebhookConfigurationAndNothingElse() {
     Rendered release = Rendered.helm(tools, "gate", "platform-gate");
-    Rendered hooks = Rendered.helmHooks(tools, "gate", "platform-gate");
+    Rendered hooks = hooks("pre-delete", Rendered.helmHooks(tools, "gate", "platform-gate"));
     String webhookConfiguration = Rendered.name(release.one("MutatingWebhookConfiguration"));
     ObjectNode job = hooks.one("Job");
     for (ObjectNode hook : hooks.objects) {
@@ -308,9 +308,49 @@ class RenderTest {
     assertEquals("platform-gate", subject.path("namespace").asText());
 
     assertTrue(
-        Rendered.helmHooks(tools, "gate", "platform-gate", "--set", "uninstallHook.enabled=false")
+        hooks(
+                "pre-delete",
+                Rendered.helmHooks(
+                    tools, "gate", "platform-gate", "--set", "uninstallHook.enabled=false"))
             .objects
             .isEmpty());
+  }
+
+  @Test
+  void helmTestChecksTheInstallationWithAPodThatMayOnlyCreatePodsInTheTestNamespace() {
+    Rendered release = Rendered.helm(tools, "gate", "platform-gate");
+    Rendered hooks =
+        hooks(
+            "test",
+            Rendered.helmHooks(tools, "gate", "platform-gate", "--set", "test.namespace=shop"));
+    ObjectNode pod = hooks.one("Pod");
+    JsonNode container = pod.path("spec").path("containers").get(0);
+    assertEquals(List.of("check", "--namespace", "shop"), texts(container.path("args")));
+    assertEquals(container(release).path("image").asText(), container.path("image").asText());
+    assertEquals("Never", pod.path("spec").path("restartPolicy").asText());
+    ObjectNode role = hooks.one("Role");
+    assertEquals("shop", Rendered.namespace(role), "the Role lives in the tested namespace");
+    JsonNode rules = role.path("rules");
+    assertEquals(1, rules.size());
+    assertEquals(List.of("pods"), texts(rules.get(0).path("resources")));
+    assertEquals(List.of("create"), texts(rules.get(0).path("verbs")));
+    JsonNode subject = hooks.one("RoleBinding").path("subjects").get(0);
+    assertEquals(Rendered.name(hooks.one("ServiceAccount")), subject.path("name").asText());
+    assertEquals(
+        Rendered.name(hooks.one("ServiceAccount")),
+        pod.path("spec").path("serviceAccountName").asText());
+    assertTrue(
+        hooks(
+                "test",
+                Rendered.helmHooks(tools, "gate", "platform-gate", "--set", "test.enabled=false"))
+            .objects
+            .isEmpty());
+  }
+
+  /** The hooks of one kind ({@code helm.sh/hook}). */
+  private static Rendered hooks(String hook, Rendered hooks) {
+    return hooks.filter(
+        o -> o.path("metadata").path("annotations").path("helm.sh/hook").asText().equals(hook));
   }
 
   @Test

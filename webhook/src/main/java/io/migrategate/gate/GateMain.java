@@ -14,7 +14,8 @@ import sun.misc.Signal;
 /**
  * {@code java -jar migrate-gate-webhook.jar}: parses flags and env, starts the {@link Gate}, and on
  * SIGTERM (or SIGINT) drains it and exits 0. {@code ... uninstall} runs {@link GateUninstall}
- * instead (the chart's pre-delete hook).
+ * instead (the chart's pre-delete hook), {@code ... check} {@link GateCheck} (its {@code helm
+ * test}).
  */
 public final class GateMain {
   static final int EXIT_STOPPED = 0;
@@ -47,6 +48,9 @@ public final class GateMain {
     List<String> arguments = Arrays.asList(args);
     if (!arguments.isEmpty() && arguments.get(0).equals(GateUninstall.COMMAND)) {
       return GateUninstall.run(arguments.subList(1, arguments.size()), env, err);
+    }
+    if (!arguments.isEmpty() && arguments.get(0).equals(GateCheck.COMMAND)) {
+      return GateCheck.run(arguments.subList(1, arguments.size()), out, err);
     }
     if (arguments.contains("--help") || arguments.contains("-h")) {
       out.print(GateConfig.usage());
