@@ -63,3 +63,64 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- int64 .Values.runAsUser -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+The pod spec of a one-shot pod running the gate's image as one of its subcommands (the uninstall
+hook's Job, the helm test pod): PodSecurity "restricted", the chart's UID and scheduling fields.
+Called with (dict "root" $ "serviceAccount" NAME "container" NAME "args" LIST).
+*/}}
+{{- define "migrate-gate.toolPodSpec" -}}
+{{- $root := .root -}}
+serviceAccountName: {{ .serviceAccount }}
+automountServiceAccountToken: true
+enableServiceLinks: false
+restartPolicy: Never
+{{- with $root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  runAsNonRoot: true
+  {{- with include "migrate-gate.runAsUser" $root }}
+  runAsUser: {{ . }}
+  runAsGroup: {{ . }}
+  {{- end }}
+  seccompProfile:
+    type: RuntimeDefault
+{{- with $root.Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $root.Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+containers:
+  - name: {{ .container }}
+    image: {{ include "migrate-gate.image" (list $root.Values.image $root) }}
+    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    args: [{{ join ", " .args }}]
+    resources:
+      requests:
+        cpu: 50m
+        memory: 128Mi
+      limits:
+        cpu: "1"
+        memory: 256Mi
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      runAsNonRoot: true
+      capabilities:
+        drop: [ALL]
+      seccompProfile:
+        type: RuntimeDefault
+    volumeMounts:
+      - name: tmp
+        mountPath: /tmp
+volumes:
+  # The root filesystem is read-only; the JVM still wants a scratch /tmp.
+  - name: tmp
+    emptyDir:
+      sizeLimit: 64Mi
+{{- end -}}

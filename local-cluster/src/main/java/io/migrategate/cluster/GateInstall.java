@@ -64,8 +64,8 @@ public final class GateInstall {
    */
   public static GateInstall kustomize(
       KubernetesClient client, Path kubeconfig, String namespace, String nameSuffix) {
-    GateInstall install = kustomizeInstallation(client, kubeconfig, namespace, nameSuffix);
     Path overlay = writeOverlay(namespace, nameSuffix);
+    GateInstall install = kustomizeInstallation(client, kubeconfig, namespace, nameSuffix, overlay);
     install.awaitNoGate();
     Tools.kubectl(kubeconfig, "apply", "--server-side", "-k", overlay.toString()).requireSuccess();
     install.awaitServing();
@@ -74,12 +74,11 @@ public final class GateInstall {
 
   /** A kustomize installation made earlier (by {@link #kustomize}), to remove it. */
   public static GateInstall existing(KubernetesClient client, Path kubeconfig) {
-    return kustomizeInstallation(client, kubeconfig, NAMESPACE, "");
+    return kustomizeInstallation(client, kubeconfig, NAMESPACE, "", writeOverlay(NAMESPACE, ""));
   }
 
   private static GateInstall kustomizeInstallation(
-      KubernetesClient client, Path kubeconfig, String namespace, String nameSuffix) {
-    Path overlay = writeOverlay(namespace, nameSuffix);
+      KubernetesClient client, Path kubeconfig, String namespace, String nameSuffix, Path overlay) {
     return new GateInstall(
         client,
         namespace,

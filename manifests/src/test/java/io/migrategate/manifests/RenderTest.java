@@ -114,7 +114,7 @@ class RenderTest {
   @Test
   void anOverlayWithAnotherNamespaceAndNamesRelocatesEveryReference() throws IOException {
     Rendered relocated =
-        relocated(
+        overlay(
             "relocated-base",
             String.join(
                 "\n",
@@ -142,7 +142,7 @@ class RenderTest {
                 .replace("../manifests/overlays/cert-manager", "../../../overlays/cert-manager")
             + "nameSuffix: -blue\n";
     assertTrue(kustomization.contains("namespace: platform-gate"), kustomization);
-    Rendered relocated = relocated("relocated-cert-manager", kustomization);
+    Rendered relocated = overlay("relocated-cert-manager", kustomization);
     assertGateRules(relocated, "platform-gate");
     assertNothingNamesTheDefaultInstallation(
         relocated, Rendered.kustomize(tools, "overlays/cert-manager"));
@@ -184,7 +184,7 @@ class RenderTest {
   }
 
   /** kubectl kustomize of a kustomization written under manifests/target/kustomize-test. */
-  private static Rendered relocated(String name, String kustomization) throws IOException {
+  private static Rendered overlay(String name, String kustomization) throws IOException {
     Path dir = tools.manifests().resolve("target/kustomize-test/" + name);
     Files.createDirectories(dir);
     Files.writeString(dir.resolve("kustomization.yaml"), kustomization);
@@ -194,7 +194,7 @@ class RenderTest {
   @Test
   void theMonitoringComponentAndTheChartsMetricsValuesRenderTheSameObjects() throws IOException {
     Rendered kustomize =
-        relocated(
+        overlay(
             "monitoring",
             String.join(
                 "\n",
@@ -246,7 +246,7 @@ class RenderTest {
   @Test
   void theOpenShiftComponentAndTheChartsNullUidRenderTheSameObjects() throws IOException {
     Rendered kustomize =
-        relocated(
+        overlay(
             "openshift",
             String.join(
                 "\n",

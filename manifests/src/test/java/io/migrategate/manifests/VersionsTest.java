@@ -32,9 +32,9 @@ class VersionsTest {
     JsonNode chart = Rendered.YAML.readTree(tools.chart().resolve("Chart.yaml").toFile());
     JsonNode kustomization =
         Rendered.YAML.readTree(tools.manifests().resolve("base/kustomization.yaml").toFile());
-    JsonNode container = RenderTest.container(Rendered.kustomize(tools, "base"));
-    String waiterImage =
-        RenderTest.env(Rendered.kustomize(tools, "base")).get("MIGRATE_GATE_WAITER_IMAGE");
+    Rendered base = Rendered.kustomize(tools, "base");
+    JsonNode container = RenderTest.container(base);
+    String waiterImage = RenderTest.env(base).get("MIGRATE_GATE_WAITER_IMAGE");
     assertAll(
         "version " + version + " (pom.xml)",
         () -> assertEquals(version, chart.path("version").asText(), "Chart.yaml version"),

@@ -4,12 +4,14 @@ import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.migrategate.core.Names;
+import io.migrategate.core.UsageException;
 import io.migrategate.gate.kube.KubernetesAccess;
 import io.migrategate.gate.observability.GateLog;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code migrate-gate check --namespace NS}: proves an installation end to end in one step, as the
@@ -26,25 +28,17 @@ final class GateCheck {
   private GateCheck() {}
 
   static int run(List<String> args, PrintStream out, PrintStream err) {
-    String namespace = null;
-    Path kubeconfig = null;
-    for (int i = 0; i < args.size(); i++) {
-      String arg = args.get(i);
-      String value = i + 1 < args.size() ? args.get(i + 1) : null;
-      if (arg.equals("--namespace") && value != null) {
-        namespace = value;
-        i++;
-      } else if (arg.equals("--kubeconfig") && value != null) {
-        kubeconfig = Path.of(value);
-        i++;
-      } else {
-        err.println(
-            "migrate-gate check: unknown argument '"
-                + arg
-                + "': give --namespace NS [--kubeconfig FILE]");
-        return GateMain.EXIT_USAGE;
-      }
+    Map<String, String> flags;
+    try {
+      flags =
+          SubcommandFlags.parse(
+              args, Set.of("--namespace", "--kubeconfig"), "--namespace NS [--kubeconfig FILE]");
+    } catch (UsageException e) {
+      err.println("migrate-gate check: " + e.getMessage());
+      return GateMain.EXIT_USAGE;
     }
+    String namespace = flags.get("--namespace");
+    Path kubeconfig = flags.containsKey("--kubeconfig") ? Path.of(flags.get("--kubeconfig")) : null;
     if (namespace == null || !Names.isDnsLabel(namespace)) {
       err.println(
           "migrate-gate check: --namespace is "

@@ -3,12 +3,14 @@ package io.migrategate.gate;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.migrategate.core.Names;
+import io.migrategate.core.UsageException;
 import io.migrategate.gate.kube.KubernetesAccess;
 import io.migrategate.gate.observability.GateLog;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * {@code migrate-gate uninstall}: deletes the gate's MutatingWebhookConfiguration and returns once
@@ -24,29 +26,21 @@ final class GateUninstall {
   private GateUninstall() {}
 
   static int run(List<String> args, Map<String, String> env, PrintStream err) {
-    String name = env.get("MIGRATE_GATE_WEBHOOK_CONFIGURATION");
-    Path kubeconfig = null;
-    for (int i = 0; i < args.size(); i++) {
-      String arg = args.get(i);
-      String value = i + 1 < args.size() ? args.get(i + 1) : null;
-      if (arg.startsWith("--webhook-configuration=")) {
-        name = arg.substring(arg.indexOf('=') + 1);
-      } else if (arg.equals("--webhook-configuration") && value != null) {
-        name = value;
-        i++;
-      } else if (arg.startsWith("--kubeconfig=")) {
-        kubeconfig = Path.of(arg.substring(arg.indexOf('=') + 1));
-      } else if (arg.equals("--kubeconfig") && value != null) {
-        kubeconfig = Path.of(value);
-        i++;
-      } else {
-        err.println(
-            "migrate-gate uninstall: unknown argument '"
-                + arg
-                + "': give --webhook-configuration NAME [--kubeconfig FILE]");
-        return GateMain.EXIT_USAGE;
-      }
+    Map<String, String> flags;
+    try {
+      flags =
+          SubcommandFlags.parse(
+              args,
+              Set.of("--webhook-configuration", "--kubeconfig"),
+              "--webhook-configuration NAME [--kubeconfig FILE]");
+    } catch (UsageException e) {
+      err.println("migrate-gate uninstall: " + e.getMessage());
+      return GateMain.EXIT_USAGE;
     }
+    String name =
+        flags.getOrDefault(
+            "--webhook-configuration", env.get("MIGRATE_GATE_WEBHOOK_CONFIGURATION"));
+    Path kubeconfig = flags.containsKey("--kubeconfig") ? Path.of(flags.get("--kubeconfig")) : null;
     if (name == null || !Names.isDnsSubdomain(name.trim())) {
       err.println(
           "migrate-gate uninstall: --webhook-configuration is "
