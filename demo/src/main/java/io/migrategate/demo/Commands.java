@@ -29,15 +29,22 @@ final class Commands {
   private Commands() {}
 
   static Result run(List<String> command, Duration timeout) {
+    return run(command, null, timeout);
+  }
+
+  /** With {@code stdin} as the command's standard input (none: /dev/null). */
+  static Result run(List<String> command, String stdin, Duration timeout) {
     try {
       Path stdout = Files.createTempFile("migrate-gate-demo-", ".out");
       Path stderr = Files.createTempFile("migrate-gate-demo-", ".err");
+      Path input = Files.createTempFile("migrate-gate-demo-", ".in");
       try {
+        Files.writeString(input, stdin == null ? "" : stdin, StandardCharsets.UTF_8);
         Process process =
             new ProcessBuilder(command)
                 .redirectOutput(stdout.toFile())
                 .redirectError(stderr.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
+                .redirectInput(ProcessBuilder.Redirect.from(input.toFile()))
                 .start();
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
           process.destroyForcibly();
@@ -52,6 +59,7 @@ final class Commands {
       } finally {
         Files.deleteIfExists(stdout);
         Files.deleteIfExists(stderr);
+        Files.deleteIfExists(input);
       }
     } catch (IOException e) {
       throw new SetupException(

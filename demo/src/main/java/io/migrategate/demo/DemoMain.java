@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * {@code demo/run}: migrate-gate gating a real rollout on real pods. Local mode (default): the
@@ -157,7 +158,13 @@ public final class DemoMain {
       startRealNode();
       installGate();
       Observer observer = new Observer(client, options.namespace(), view);
-      ShopScenario scenario = new ShopScenario(client, options, view, observer);
+      List<String> kubectl =
+          List.of(
+              cluster.binDir().resolve("kubectl").toString(),
+              "--kubeconfig",
+              cluster.kubeconfig().toString());
+      ShopScenario scenario =
+          new ShopScenario(client, options, view, observer, Optional.of(kubectl));
       scenario.createNamespace();
       stopAtEnd.add(observer);
       observer.start();
@@ -229,7 +236,7 @@ public final class DemoMain {
       view.step("cluster of KUBECONFIG: " + client.getConfiguration().getMasterUrl());
       RealClusterGate.ensureInstalled(client, options, view);
       Observer observer = new Observer(client, options.namespace(), view);
-      ShopScenario scenario = new ShopScenario(client, options, view, observer);
+      ShopScenario scenario = new ShopScenario(client, options, view, observer, Optional.empty());
       scenario.createNamespace();
       WebhookProbe.await(client, options.namespace(), view);
       stopAtEnd.add(observer);

@@ -60,12 +60,21 @@ final class ShopScenario {
   private final String namespace;
   private final List<String> v2Pods = new ArrayList<>();
 
-  ShopScenario(KubernetesClient client, DemoOptions options, LiveView view, Observer observer) {
+  /** kubectl and its kubeconfig, to show what kubectl prints; none on a cluster of KUBECONFIG. */
+  private final Optional<List<String>> kubectl;
+
+  ShopScenario(
+      KubernetesClient client,
+      DemoOptions options,
+      LiveView view,
+      Observer observer,
+      Optional<List<String>> kubectl) {
     this.client = client;
     this.options = options;
     this.view = view;
     this.observer = observer;
     this.namespace = options.namespace();
+    this.kubectl = kubectl;
   }
 
   /** {@code shop-5d8f7c9b4-x2x8q (v2)}. */
@@ -134,6 +143,7 @@ final class ShopScenario {
 
   private void releaseV2() {
     view.heading("1. release v2: Deployment shop waits for its migration Job shop-migrate-v2");
+    kubectl.ifPresent(this::warnAtApplyTime);
     view.step(
         "create Deployment shop (2 replicas, version v2) annotated migrate.io/job: shop-migrate-v2"
             + " on its metadata; the Job does not exist yet");
@@ -390,6 +400,35 @@ final class ShopScenario {
               }
               return Optional.empty();
             });
+  }
+
+  /**
+   * The mistake a new user makes first, caught by the API server at apply time: the same Deployment
+   * in a namespace that does not opt in to workload annotations (the shipped
+   * ValidatingAdmissionPolicy migrate-gate-annotation-warnings; a dry run, nothing is created).
+   */
+  private void warnAtApplyTime(List<String> kubectlCommand) {
+    view.step(
+        "a new user's mistake, caught at apply time: the same Deployment in namespace default (not"
+            + " labelled migrate.io/gate); kubectl create --dry-run=server prints:");
+    List<String> command = new ArrayList<>(kubectlCommand);
+    command.addAll(List.of("create", "--dry-run=server", "-n", "default", "-f", "-"));
+    String yaml = client.getKubernetesSerialization().asYaml(deployment("v2"));
+    Commands.Result result = Commands.run(command, yaml, Duration.ofSeconds(30));
+    result.requireSuccess("kubectl create --dry-run=server of Deployment shop");
+    List<String> warnings = result.stderr().lines().filter(l -> l.startsWith("Warning: ")).toList();
+    warnings.forEach(w -> view.note("  " + w));
+    String expected =
+        "migrate.io/job on Deployment default/shop (metadata.annotations) has no effect";
+    if (warnings.stream().noneMatch(w -> w.contains(expected))) {
+      throw new ExpectationFailed(
+          "kubectl printed no warning '" + expected + "...': " + result.stderr().strip());
+    }
+    view.ok(
+        "warned before anything ran: in namespace default the gate would not read the annotation"
+            + " on the Deployment's own metadata; namespace "
+            + namespace
+            + " opts in (migrate.io/gate=enabled)");
   }
 
   private Deployment deployment(String version) {

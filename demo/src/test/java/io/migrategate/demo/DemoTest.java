@@ -55,6 +55,10 @@ class DemoTest {
         List.of(
             "install the gate as a platform team would: kubectl apply --server-side -k",
             "gate serving: Deployment migrate-gate/migrate-gate 2/2 available",
+            "Warning: Validation failed for ValidatingAdmissionPolicy"
+                + " 'migrate-gate-annotation-warnings' with binding"
+                + " 'migrate-gate-annotation-warnings': migrate.io/job on Deployment default/shop"
+                + " (metadata.annotations) has no effect in namespace default",
             "the gate answered migrate.io/status: injected (init container migrate-wait added)",
             namespace + "/shop-migrate-v2 not found, waiting for it to be created",
             "Running, Ready: released by migrate-wait",

@@ -118,6 +118,53 @@ class ApplyClusterTest {
     }
   }
 
+  /**
+   * The host-network component: PodSecurity admits the gate's host-network pods because its
+   * namespace enforces "privileged" (no other level allows host networking).
+   */
+  @Test
+  void onTheHostNetworkTheGatesPodsAreAdmitted(LocalCluster cluster) {
+    try (ClusterScene scene = new ClusterScene(cluster)) {
+      String namespace = "mg-hostnet-" + scene.id;
+      String overlay =
+          scene
+              .overlay(
+                  "hostnet",
+                  String.join(
+                      "\n",
+                      "resources: [../../../base]",
+                      "components: [../../../components/host-network]",
+                      "namespace: " + namespace,
+                      "nameSuffix: -" + scene.id,
+                      "patches:",
+                      "  - target: {kind: MutatingWebhookConfiguration}",
+                      "    patch: |-",
+                      scene.scopePatch(3)))
+              .toString();
+      Rendered rendered =
+          Rendered.kustomize(scene.tools, "target/kustomize-test/hostnet-" + scene.id);
+      scene.onClose(() -> scene.kubectl(null, "delete", "-k", overlay, "--wait=false"));
+      scene.kubectl(null, "apply", "--server-side", "-k", overlay).requireSuccess();
+      assertAppliedAndRunning(scene, rendered, namespace);
+      for (var pod :
+          scene
+              .admin
+              .pods()
+              .inNamespace(namespace)
+              .withLabel("app.kubernetes.io/component", "webhook")
+              .list()
+              .getItems()) {
+        assertEquals(Boolean.TRUE, pod.getSpec().getHostNetwork(), pod.getMetadata().getName());
+        assertEquals(
+            List.of(8443, 8444, 8080),
+            pod.getSpec().getContainers().get(0).getPorts().stream()
+                .map(p -> p.getHostPort())
+                .toList(),
+            "the API server declares the host ports the scheduler keeps apart");
+      }
+    }
+  }
+
   @Test
   void helmChartAppliesServerSideAndReapplyingKeepsWhatTheGateWrote(LocalCluster cluster) {
     try (ClusterScene scene = new ClusterScene(cluster)) {
@@ -165,8 +212,9 @@ class ApplyClusterTest {
               : resources.inNamespace(objectNamespace).withName(Rendered.name(object)).get();
       assertNotNull(stored, Rendered.key(object) + " exists after apply");
     }
-    // The namespace enforces PodSecurity "restricted": the ReplicaSet can only create the gate's
-    // pods if their spec meets it. (kwok runs no containers; the pods exist, nothing listens.)
+    // The namespace enforces PodSecurity "restricted" (or "privileged" on the host network): the
+    // ReplicaSet can only create the gate's pods if their spec meets it. (kwok runs no containers;
+    // the pods exist, nothing listens.)
     LocalCluster.await(
         "the gate's 2 pods created in " + namespace + " (restricted)",
         ClusterScene.WAIT,

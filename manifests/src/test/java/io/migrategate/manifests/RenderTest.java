@@ -55,7 +55,9 @@ class RenderTest {
           "NetworkPolicy/migrate-gate/migrate-gate",
           "MutatingWebhookConfiguration/migrate-gate",
           "ValidatingAdmissionPolicy/migrate-gate-cabundle-only",
-          "ValidatingAdmissionPolicyBinding/migrate-gate-cabundle-only");
+          "ValidatingAdmissionPolicyBinding/migrate-gate-cabundle-only",
+          "ValidatingAdmissionPolicy/migrate-gate-annotation-warnings",
+          "ValidatingAdmissionPolicyBinding/migrate-gate-annotation-warnings");
 
   static final List<String> EXCLUDED_NAMESPACES =
       List.of("kube-system", "kube-public", "kube-node-lease");
@@ -265,6 +267,89 @@ class RenderTest {
         "1000",
         env(helmDefault("--set", "runAsUser=1000")).get("MIGRATE_GATE_WAITER_RUN_AS_USER"),
         "the chart's UID is the waiters' too");
+  }
+
+  @Test
+  void theHostNetworkComponentAndTheChartsHostNetworkValueRenderTheSameObjects()
+      throws IOException {
+    Rendered kustomize =
+        overlay(
+            "host-network",
+            String.join(
+                "\n",
+                "resources: [../../../base]",
+                "components: [../../../components/host-network]",
+                ""));
+    assertSameObjects(kustomize, helmDefault("--set", "hostNetwork=true,ports.webhook=8443"));
+    assertGateRules(kustomize, "migrate-gate");
+    ObjectNode deployment = kustomize.one("Deployment");
+    JsonNode pod = deployment.path("spec").path("template").path("spec");
+    assertTrue(pod.path("hostNetwork").asBoolean());
+    assertEquals(
+        "ClusterFirstWithHostNet",
+        pod.path("dnsPolicy").asText(),
+        "the gate still resolves the Kubernetes API and its own Service");
+    assertEquals(
+        0,
+        deployment.path("spec").path("strategy").path("rollingUpdate").path("maxSurge").asInt(),
+        "no surge pod that would need a node with the ports free");
+    JsonNode labels = kustomize.one("Namespace").path("metadata").path("labels");
+    assertEquals("privileged", labels.path("pod-security.kubernetes.io/enforce").asText());
+    assertEquals("restricted", labels.path("pod-security.kubernetes.io/warn").asText());
+
+    Tools.Result refused =
+        tools.helm(
+            "template",
+            "gate",
+            tools.chart().toString(),
+            "--kube-version",
+            tools.kubeVersion,
+            "--set",
+            "hostNetwork=true");
+    assertNotEquals(0, refused.exitCode(), "the kubelet's port on the host network");
+    assertTrue(
+        refused
+            .stderr()
+            .contains(
+                "ports.webhook: 10250 is the kubelet's port on every node, and hostNetwork: true opens"
+                    + " the gate's ports there; pick a port that is free on the nodes"),
+        refused.stderr());
+  }
+
+  @Test
+  void theWarningsPolicyFollowsTheChartsWebhookValues() {
+    Rendered rendered =
+        Rendered.helm(
+            tools,
+            "gate",
+            "platform-gate",
+            "--set",
+            "excludedNamespaces={legacy,batch},webhook.workloadAnnotations=false");
+    ObjectNode policy =
+        rendered
+            .find("ValidatingAdmissionPolicy", "gate-migrate-gate-annotation-warnings")
+            .orElseThrow();
+    Map<String, String> variables = new LinkedHashMap<>();
+    elements(policy.path("spec").path("variables"))
+        .forEach(v -> variables.put(v.path("name").asText(), v.path("expression").asText()));
+    assertEquals(
+        "['kube-system', 'kube-public', 'kube-node-lease', 'legacy', 'batch', 'platform-gate']",
+        variables.get("systemNamespaces"),
+        "never gated: the excluded namespaces and the release's own (Helm creates it unlabelled)");
+    assertEquals("false", variables.get("workloadEntries"), "no entries for workload annotations");
+    assertEquals(
+        "gate-migrate-gate-annotation-warnings",
+        rendered
+            .find("ValidatingAdmissionPolicyBinding", "gate-migrate-gate-annotation-warnings")
+            .orElseThrow()
+            .path("spec")
+            .path("policyName")
+            .asText());
+    assertTrue(
+        Rendered.helm(tools, "gate", "platform-gate", "--set", "annotationWarnings.enabled=false")
+            .all("ValidatingAdmissionPolicy")
+            .stream()
+            .noneMatch(p -> Rendered.name(p).endsWith("-annotation-warnings")));
   }
 
   @Test
@@ -766,8 +851,12 @@ class RenderTest {
     ObjectNode deployment = rendered.one("Deployment");
     JsonNode spec = deployment.path("spec");
     assertTrue(spec.path("replicas").asInt() >= 2, "two or more replicas");
-    assertEquals(0, spec.path("strategy").path("rollingUpdate").path("maxUnavailable").asInt());
     JsonNode pod = spec.path("template").path("spec");
+    // A rollout keeps every replica serving; on the host network (no surge pod can take the
+    // ports) it keeps all but one.
+    assertEquals(
+        pod.path("hostNetwork").asBoolean() ? 1 : 0,
+        spec.path("strategy").path("rollingUpdate").path("maxUnavailable").asInt());
     JsonNode podSecurity = pod.path("securityContext");
     assertTrue(podSecurity.path("runAsNonRoot").asBoolean());
     // A fixed non-root UID, or none for the platform to assign (OpenShift mode).
@@ -902,7 +991,7 @@ class RenderTest {
           List.of(caSecret),
           texts(ruleFor(rendered, "Role", "secrets", "watch").path("resourceNames")));
       assertEquals(Rendered.name(service), env.get("MIGRATE_GATE_TLS_SERVICE"));
-      ObjectNode policy = rendered.one("ValidatingAdmissionPolicy");
+      ObjectNode policy = caBundleOnly(rendered, "ValidatingAdmissionPolicy");
       assertEquals(
           List.of(webhookName),
           texts(
@@ -914,13 +1003,21 @@ class RenderTest {
                   .path("resourceNames")),
           "the CA-bundle-only policy covers the gate's webhook configuration");
       assertEquals("ServiceAccount", policy.path("spec").path("paramKind").path("kind").asText());
-      ObjectNode binding = rendered.one("ValidatingAdmissionPolicyBinding");
+      ObjectNode binding = caBundleOnly(rendered, "ValidatingAdmissionPolicyBinding");
       assertEquals(Rendered.name(policy), binding.path("spec").path("policyName").asText());
       JsonNode identity = binding.path("spec").path("paramRef");
       assertEquals(serviceAccount, identity.path("name").asText(), "the policy's gate identity");
       assertEquals(
           Rendered.namespace(rendered.one("ServiceAccount")), identity.path("namespace").asText());
     }
+  }
+
+  /** The CA-bundle-only policy or its binding (the other policy only warns). */
+  private static ObjectNode caBundleOnly(Rendered rendered, String kind) {
+    return rendered.all(kind).stream()
+        .filter(o -> Rendered.name(o).contains("-cabundle-only"))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError(rendered + " has no CA-bundle-only " + kind));
   }
 
   /** The one rule of a role of that kind that grants that verb on those resources. */

@@ -8,7 +8,7 @@ import java.util.Optional;
  * migrate.io/revision} ({@link JobReference} holds the rule of {@code migrate.io/job}). A value
  * that breaks a rule is denied at admission so the mistake shows at deploy time.
  */
-final class AnnotationValues {
+public final class AnnotationValues {
   static final String INJECT_RULE = "must be \"true\" or \"false\"";
   static final String TIMEOUT_RULE =
       "must be a positive duration such as 90s, 10m, 1h or 1h30m (units ms, s, m, h, d)";
@@ -17,6 +17,27 @@ final class AnnotationValues {
   static final String SOURCE_RULE = "must be \"gate\" or \"api\"";
 
   private AnnotationValues() {}
+
+  /**
+   * What admission says about one value of a gate annotation: empty when the gate admits it, else
+   * its denial. The apply-time warnings (manifests/base/annotation-warnings.yaml) restate these
+   * rules in CEL; their test holds the two in step with this method.
+   */
+  public static Optional<String> problem(String key, String value) {
+    try {
+      switch (key) {
+        case GateAnnotations.JOB -> JobReference.parse(value);
+        case GateAnnotations.INJECT -> inject(value);
+        case GateAnnotations.TIMEOUT -> timeout(value);
+        case GateAnnotations.REVISION -> revision(value);
+        case GateAnnotations.SOURCE -> source(value);
+        default -> throw new IllegalArgumentException("no value rule for annotation " + key);
+      }
+      return Optional.empty();
+    } catch (InvalidAnnotationException e) {
+      return Optional.of(e.getMessage());
+    }
+  }
 
   /** {@code false} only for an explicit opt-out; absent means "not opted out". */
   static Optional<Boolean> inject(String value) throws InvalidAnnotationException {
