@@ -158,13 +158,15 @@ public final class DemoMain {
       startRealNode();
       installGate();
       Observer observer = new Observer(client, options.namespace(), view);
-      List<String> kubectl =
-          List.of(
-              cluster.binDir().resolve("kubectl").toString(),
-              "--kubeconfig",
-              cluster.kubeconfig().toString());
-      ShopScenario scenario =
-          new ShopScenario(client, options, view, observer, Optional.of(kubectl));
+      String kubeconfig = "--kubeconfig=" + cluster.kubeconfig();
+      ShopScenario.Cli cli =
+          new ShopScenario.Cli(
+              List.of(cluster.binDir().resolve("kubectl").toString(), kubeconfig),
+              List.of(
+                  project.root().resolve("bin/kubectl-migrate_gate").toString(),
+                  "status",
+                  kubeconfig));
+      ShopScenario scenario = new ShopScenario(client, options, view, observer, Optional.of(cli));
       scenario.createNamespace();
       stopAtEnd.add(observer);
       observer.start();

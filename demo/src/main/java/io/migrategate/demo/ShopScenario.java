@@ -60,21 +60,26 @@ final class ShopScenario {
   private final String namespace;
   private final List<String> v2Pods = new ArrayList<>();
 
-  /** kubectl and its kubeconfig, to show what kubectl prints; none on a cluster of KUBECONFIG. */
-  private final Optional<List<String>> kubectl;
+  /**
+   * The command lines of kubectl and of the kubectl plugin (bin/kubectl-migrate_gate), each with
+   * the cluster's kubeconfig, to show what they print; none on a cluster of KUBECONFIG.
+   */
+  record Cli(List<String> kubectl, List<String> migrateGateStatus) {}
+
+  private final Optional<Cli> cli;
 
   ShopScenario(
       KubernetesClient client,
       DemoOptions options,
       LiveView view,
       Observer observer,
-      Optional<List<String>> kubectl) {
+      Optional<Cli> cli) {
     this.client = client;
     this.options = options;
     this.view = view;
     this.observer = observer;
     this.namespace = options.namespace();
-    this.kubectl = kubectl;
+    this.cli = cli;
   }
 
   /** {@code shop-5d8f7c9b4-x2x8q (v2)}. */
@@ -143,13 +148,14 @@ final class ShopScenario {
 
   private void releaseV2() {
     view.heading("1. release v2: Deployment shop waits for its migration Job shop-migrate-v2");
-    kubectl.ifPresent(this::warnAtApplyTime);
+    cli.ifPresent(this::warnAtApplyTime);
     view.step(
         "create Deployment shop (2 replicas, version v2) annotated migrate.io/job: shop-migrate-v2"
             + " on its metadata; the Job does not exist yet");
     client.apps().deployments().inNamespace(namespace).resource(deployment("v2")).create();
     List<Pod> held = awaitHeldPods("v2", 2);
     held.forEach(pod -> v2Pods.add(pod.getMetadata().getName()));
+    showStatusView("shop-migrate-v2", "not found");
     pace();
     view.step("create Job shop-migrate-v2 (runs 4 s)");
     createJob("v2", false, "4s", Map.of());
@@ -216,6 +222,7 @@ final class ShopScenario {
           "expected exactly 1 v3 pod (maxSurge 1, the first never gets ready), found " + v3Pods);
     }
     summary();
+    showStatusView("shop-migrate-v3", "failed");
     Pod failed = client.pods().inNamespace(namespace).withName(v3Pod).get();
     view.ok(
         "v3: pod "
@@ -407,11 +414,40 @@ final class ShopScenario {
    * in a namespace that does not opt in to workload annotations (the shipped
    * ValidatingAdmissionPolicy migrate-gate-annotation-warnings; a dry run, nothing is created).
    */
-  private void warnAtApplyTime(List<String> kubectlCommand) {
+  /**
+   * {@code kubectl migrate-gate status -n <namespace>}, printed as it answers; every held pod must
+   * be listed against {@code job} with a verdict starting with {@code verdict}.
+   */
+  private void showStatusView(String job, String verdict) {
+    if (cli.isEmpty()) {
+      return;
+    }
+    view.step("kubectl migrate-gate status -n " + namespace + " (the kubectl plugin) prints:");
+    List<String> command = new ArrayList<>(cli.get().migrateGateStatus());
+    command.addAll(List.of("-n", namespace));
+    Commands.Result result = Commands.run(command, Duration.ofSeconds(60));
+    result.requireSuccess("kubectl migrate-gate status");
+    List<String> lines = result.stdout().lines().toList();
+    lines.forEach(line -> view.note("  " + line));
+    boolean listed =
+        lines.stream()
+            .anyMatch(l -> l.matches(".*\\sinjected\\s.*\\s" + job + "\\s+" + verdict + ".*"));
+    if (!listed) {
+      throw new ExpectationFailed(
+          "kubectl migrate-gate status lists no injected pod waiting on "
+              + job
+              + " ("
+              + verdict
+              + "):\n"
+              + result.stdout());
+    }
+  }
+
+  private void warnAtApplyTime(Cli cli) {
     view.step(
         "a new user's mistake, caught at apply time: the same Deployment in namespace default (not"
             + " labelled migrate.io/gate); kubectl create --dry-run=server prints:");
-    List<String> command = new ArrayList<>(kubectlCommand);
+    List<String> command = new ArrayList<>(cli.kubectl());
     command.addAll(List.of("create", "--dry-run=server", "-n", "default", "-f", "-"));
     String yaml = client.getKubernetesSerialization().asYaml(deployment("v2"));
     Commands.Result result = Commands.run(command, yaml, Duration.ofSeconds(30));

@@ -61,6 +61,7 @@ class DemoTest {
                 + " (metadata.annotations) has no effect in namespace default",
             "the gate answered migrate.io/status: injected (init container migrate-wait added)",
             namespace + "/shop-migrate-v2 not found, waiting for it to be created",
+            "kubectl migrate-gate status -n " + namespace + " (the kubectl plugin) prints:",
             "Running, Ready: released by migrate-wait",
             "job " + namespace + "/shop-migrate-v3 failed: BackoffLimitExceeded",
             "Init:Error, migrate-wait exit code 2",

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
@@ -177,6 +179,20 @@ class GatedPodsE2eTest {
       assertEquals("injected", waiting.getMetadata().getAnnotations().get("migrate.io/status"));
       assertFalse(Workloads.ready(waiting));
       assertEquals("Init:0/1", kubectlStatus(scene, waiting), "kubectl get pod STATUS");
+      // The kubectl plugin's view of the same moment: who waits on what, and the Job's verdict.
+      String view = migrateGateStatus(scene);
+      String name = waiting.getMetadata().getName();
+      assertTrue(
+          view.lines()
+              .anyMatch(
+                  l ->
+                      l.matches(
+                          "Deployment/"
+                              + APP
+                              + "\\s+"
+                              + Pattern.quote(name)
+                              + "\\s+injected\\s+waiting\\s+\\S+\\s+migrate-v2\\s+suspended.*")),
+          "kubectl migrate-gate status shows the pod waiting on the suspended Job:\n" + view);
 
       // The waiter's peak memory, read from its cgroup while it runs (it is gone once it exits).
       String containerId = Workloads.waiter(waiting).orElseThrow().getContainerID();
@@ -219,7 +235,7 @@ class GatedPodsE2eTest {
   }
 
   @Test
-  void aFailedMigrationStopsTheNewPodsLoudlyWhileTheOldOnesServe() {
+  void aFailedMigrationStopsTheNewPodsLoudlyWhileTheOldOnesServe() throws IOException {
     try (Scene scene = new Scene(cluster, "e2e-fail")) {
       scene.create(
           new ServiceBuilder()
@@ -276,6 +292,21 @@ class GatedPodsE2eTest {
       assertTrue(
           status.equals("Init:Error") || status.equals("Init:CrashLoopBackOff"),
           "kubectl get pod STATUS: " + status);
+
+      // kubectl migrate-gate status -o json: the failed pod, its Job's verdict, the released v1
+      // pod.
+      JsonNode items =
+          new ObjectMapper().readTree(migrateGateStatus(scene, "-o", "json")).path("items");
+      JsonNode failedItem = item(items, failed.getMetadata().getName());
+      assertTrue(
+          failedItem.path("state").asText().startsWith("failed (exit 2)"), failedItem.toString());
+      assertEquals("failed", failedItem.path("jobs").get(0).path("phase").asText());
+      assertTrue(
+          failedItem.path("jobs").get(0).path("verdict").asText().contains("BackoffLimitExceeded"),
+          failedItem.toString());
+      JsonNode releasedItem = item(items, v1.getMetadata().getName());
+      assertEquals("released", releasedItem.path("state").asText(), releasedItem.toString());
+      assertEquals("succeeded", releasedItem.path("jobs").get(0).path("phase").asText());
 
       Pod oldPod = scene.refresh(v1);
       assertTrue(Workloads.ready(oldPod), "the old pod is still ready");
@@ -466,6 +497,31 @@ class GatedPodsE2eTest {
             ? status.getState().getTerminated()
             : status.getLastState() == null ? null : status.getLastState().getTerminated();
     return terminated == null || terminated.getMessage() == null ? "" : terminated.getMessage();
+  }
+
+  /**
+   * {@code kubectl migrate-gate status -n <scene>} as a user runs it: the repository's bin/ on the
+   * PATH (the plugin finds the gate's jar this build packaged), this build's kubectl.
+   */
+  private static String migrateGateStatus(Scene scene, String... more) {
+    String script =
+        "PATH=\""
+            + Tools.projectRoot().resolve("bin")
+            + ":$PATH\" kubectl migrate-gate status -n "
+            + scene.namespace
+            + " "
+            + String.join(" ", more);
+    return Tools.shell(cluster.kubeconfig(), script).requireSuccess().stdout();
+  }
+
+  private static JsonNode item(JsonNode items, String pod) {
+    for (JsonNode item : items) {
+      if (item.path("pod").asText().equals(pod)) {
+        return item;
+      }
+    }
+    throw new AssertionError(
+        "kubectl migrate-gate status -o json lists no pod " + pod + ": " + items);
   }
 
   /** The STATUS column of {@code kubectl get pod}. */

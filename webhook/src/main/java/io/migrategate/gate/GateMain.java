@@ -4,7 +4,9 @@ import io.migrategate.core.UsageException;
 import io.migrategate.gate.kube.FatalErrors;
 import io.migrategate.gate.observability.GateLog;
 import io.migrategate.gate.observability.GateLogProvider;
+import io.migrategate.gate.status.GateStatus;
 import java.io.PrintStream;
+import java.time.Clock;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -15,7 +17,7 @@ import sun.misc.Signal;
  * {@code java -jar migrate-gate-webhook.jar}: parses flags and env, starts the {@link Gate}, and on
  * SIGTERM (or SIGINT) drains it and exits 0. {@code ... uninstall} runs {@link GateUninstall}
  * instead (the chart's pre-delete hook), {@code ... check} {@link GateCheck} (its {@code helm
- * test}).
+ * test}), {@code ... status} {@link GateStatus} (the kubectl plugin's view).
  */
 public final class GateMain {
   static final int EXIT_STOPPED = 0;
@@ -51,6 +53,9 @@ public final class GateMain {
     }
     if (!arguments.isEmpty() && arguments.get(0).equals(GateCheck.COMMAND)) {
       return GateCheck.run(arguments.subList(1, arguments.size()), out, err);
+    }
+    if (!arguments.isEmpty() && arguments.get(0).equals(GateStatus.COMMAND)) {
+      return GateStatus.run(arguments.subList(1, arguments.size()), out, err, Clock.systemUTC());
     }
     if (arguments.contains("--help") || arguments.contains("-h")) {
       out.print(GateConfig.usage());

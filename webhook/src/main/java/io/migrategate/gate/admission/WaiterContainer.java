@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /** The {@code migrate-wait} init container and its token volume, as JSON for the patch. */
-final class WaiterContainer {
-  static final String NAME = "migrate-wait";
+public final class WaiterContainer {
+  public static final String NAME = "migrate-wait";
 
   /**
    * Volume added when the pod has no ServiceAccount token volume to share (direct mode), or always

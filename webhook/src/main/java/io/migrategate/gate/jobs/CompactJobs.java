@@ -20,7 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * template, the selector, labels and managed fields are dropped: a cluster-wide cache of Jobs would
  * otherwise hold every migration's whole pod spec.
  */
-final class CompactJobs {
+public final class CompactJobs {
   private static final String GATE_ANNOTATION_PREFIX = "migrate.io/";
 
   private CompactJobs() {}
@@ -43,7 +43,7 @@ final class CompactJobs {
    * waiter's {@link JobSnapshot#fromJson} (CompactJobsTest checks both on the verdict's
    * situations).
    */
-  static JobSnapshot snapshot(Job job) {
+  public static JobSnapshot snapshot(Job job) {
     ObjectMeta meta = job.getMetadata() == null ? new ObjectMeta() : job.getMetadata();
     JobSpec spec = job.getSpec() == null ? new JobSpec() : job.getSpec();
     JobStatus status = job.getStatus() == null ? new JobStatus() : job.getStatus();
