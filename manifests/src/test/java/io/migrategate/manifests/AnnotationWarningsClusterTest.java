@@ -321,7 +321,8 @@ class AnnotationWarningsClusterTest {
         .lines()
         .filter(l -> l.startsWith("Warning: "))
         .map(l -> l.substring("Warning: ".length()))
-        .filter(l -> l.startsWith(POLICY))
+        // This test's policy only: another test's installation may be bound at the same time.
+        .filter(l -> l.startsWith(POLICY + " 'migrate-gate-annotation-warnings-" + scene.id + "'"))
         .map(l -> l.substring(l.indexOf("': ") + 3))
         .toList();
   }
