@@ -72,8 +72,7 @@ public final class AdmissionVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    Router router = Router.router(vertx);
-    router.route().handler(connections::requestStarted);
+    Router router = PortServer.router(vertx, connections);
     // The enforced namespaces' webhook entry calls a path of its own: the body cannot say which
     // entry sent it, and only that one denies opting out.
     for (AdmissionReviewer.Entry entry : AdmissionReviewer.Entry.values()) {
@@ -95,22 +94,8 @@ public final class AdmissionVerticle extends VerticleBase {
     router.errorHandler(413, ctx -> send(ctx, endpoint.bodyTooLarge()));
     // Never reached by design (decide() never throws); a JSON answer all the same if it is.
     router.errorHandler(500, ctx -> send(ctx, endpoint.serverError(ctx.failure())));
-    router
-        .route("/wait/*")
-        .handler(
-            ctx ->
-                ctx.response()
-                    .setStatusCode(404)
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .end(WAIT_API_MOVED));
-    int slot = heartbeats.register();
-    vertx.setPeriodic(0, EventLoopHeartbeats.INTERVAL_MILLIS, id -> heartbeats.beat(slot));
-    HttpServer server =
-        vertx
-            .createHttpServer(options)
-            .connectionHandler(connections::accept)
-            .requestHandler(router);
-    return server.listen().onSuccess(onListening::accept);
+    PortServer.otherPort(router, "/wait/*", WAIT_API_MOVED, false);
+    return PortServer.listen(vertx, options, router, heartbeats, connections, onListening);
   }
 
   /** Counts the request as in flight until its response is sent or its connection drops. */

@@ -3,7 +3,6 @@ package io.migrategate.gate.server;
 import io.migrategate.gate.waitapi.WaitApi;
 import io.vertx.core.Future;
 import io.vertx.core.VerticleBase;
-import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
@@ -41,25 +40,9 @@ public final class WaitVerticle extends VerticleBase {
 
   @Override
   public Future<?> start() {
-    Router router = Router.router(vertx);
-    router.route().handler(connections::requestStarted);
+    Router router = PortServer.router(vertx, connections);
     waitApi.register(router);
-    router
-        .route("/mutate")
-        .handler(
-            ctx ->
-                ctx.response()
-                    .setStatusCode(404)
-                    .putHeader(HttpHeaders.CONTENT_TYPE, "application/json")
-                    .putHeader(HttpHeaders.CONNECTION, HttpHeaders.CLOSE)
-                    .end(NOT_ADMISSION));
-    int slot = heartbeats.register();
-    vertx.setPeriodic(0, EventLoopHeartbeats.INTERVAL_MILLIS, id -> heartbeats.beat(slot));
-    HttpServer server =
-        vertx
-            .createHttpServer(options)
-            .connectionHandler(connections::accept)
-            .requestHandler(router);
-    return server.listen().onSuccess(onListening::accept);
+    PortServer.otherPort(router, "/mutate", NOT_ADMISSION, true);
+    return PortServer.listen(vertx, options, router, heartbeats, connections, onListening);
   }
 }
