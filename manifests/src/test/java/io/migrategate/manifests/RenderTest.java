@@ -316,6 +316,33 @@ class RenderTest {
         refused.stderr());
   }
 
+  /**
+   * kubectl and Helm read YAML 1.1, where an unquoted {@code on}, {@code off}, {@code y} or {@code
+   * no} is a boolean: a release in namespace "on" failed with "cannot unmarshal bool into
+   * ObjectMeta.metadata.namespace". Every namespace the chart writes is quoted.
+   */
+  @Test
+  void namespacesThatLookLikeBooleansStayStrings() {
+    String text =
+        tools
+            .helm(
+                "template",
+                "gate",
+                tools.chart().toString(),
+                "-n",
+                "on",
+                "--kube-version",
+                tools.kubeVersion,
+                "--set",
+                "namespace.create=true,test.namespace=off,tls.mode=cert-manager")
+            .requireSuccess()
+            .stdout();
+    List<String> unquoted =
+        text.lines().filter(l -> l.matches("\\s*(- )?(namespace|name): (on|off)\\s*")).toList();
+    assertEquals(List.of(), unquoted, "namespaces written without quotes");
+    assertTrue(text.contains("namespace: \"on\""), "the release namespace, quoted");
+  }
+
   @Test
   void theWarningsPolicyFollowsTheChartsWebhookValues() {
     Rendered rendered =
