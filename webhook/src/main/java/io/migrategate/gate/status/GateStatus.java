@@ -1,5 +1,6 @@
 package io.migrategate.gate.status;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -9,6 +10,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.migrategate.core.Durations;
 import io.migrategate.core.Names;
+import io.migrategate.gate.GateConfig;
 import io.migrategate.gate.kube.KubernetesAccess;
 import io.migrategate.gate.observability.GateLog;
 import java.io.PrintStream;
@@ -48,7 +50,7 @@ public final class GateStatus {
       err.println("migrate-gate status: " + e.getMessage() + "\nusage: " + USAGE);
       return 64;
     }
-    GateLog log = new GateLog(io.migrategate.gate.GateConfig.LogFormat.TEXT, err);
+    GateLog log = new GateLog(GateConfig.LogFormat.TEXT, err);
     try (KubernetesAccess kubernetes = new KubernetesAccess(request.kubeconfig(), log)) {
       KubernetesClient client = kubernetes.calls();
       String namespace =
@@ -127,14 +129,14 @@ public final class GateStatus {
   }
 
   /** The objects of one namespace, or of all ({@code namespace} null). */
-  private static StatusView.Objects read(KubernetesClient client, String namespace) {
+  private static StatusView.Cluster read(KubernetesClient client, String namespace) {
     List<HasMetadata> workloads = new ArrayList<>();
     if (namespace == null) {
       workloads.addAll(client.apps().replicaSets().inAnyNamespace().list().getItems());
       workloads.addAll(client.apps().deployments().inAnyNamespace().list().getItems());
       workloads.addAll(client.apps().statefulSets().inAnyNamespace().list().getItems());
       workloads.addAll(client.apps().daemonSets().inAnyNamespace().list().getItems());
-      return new StatusView.Objects(
+      return new StatusView.Cluster(
           client.pods().inAnyNamespace().list().getItems(),
           workloads,
           client.batch().v1().jobs().inAnyNamespace().list().getItems());
@@ -143,7 +145,7 @@ public final class GateStatus {
     workloads.addAll(client.apps().deployments().inNamespace(namespace).list().getItems());
     workloads.addAll(client.apps().statefulSets().inNamespace(namespace).list().getItems());
     workloads.addAll(client.apps().daemonSets().inNamespace(namespace).list().getItems());
-    return new StatusView.Objects(
+    return new StatusView.Cluster(
         client.pods().inNamespace(namespace).list().getItems(),
         workloads,
         client.batch().v1().jobs().inNamespace(namespace).list().getItems());
@@ -216,7 +218,7 @@ public final class GateStatus {
     }
     try {
       return mapper.writeValueAsString(root);
-    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+    } catch (JsonProcessingException e) {
       throw new IllegalStateException(e);
     }
   }

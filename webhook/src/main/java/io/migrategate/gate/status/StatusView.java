@@ -19,6 +19,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
@@ -28,8 +29,10 @@ import java.util.Optional;
  * pure function of the lists, so its tests need no cluster.
  */
 final class StatusView {
-  /** What the cluster holds, in the namespaces asked about. */
-  record Objects(List<Pod> pods, List<HasMetadata> workloads, List<Job> jobs) {}
+  /**
+   * What the cluster holds in the namespaces asked about (workloads: ReplicaSets and their owners).
+   */
+  record Cluster(List<Pod> pods, List<HasMetadata> workloads, List<Job> jobs) {}
 
   /** One pod. {@code waited} is empty when it never waited (skipped, un-gated). */
   record PodStatus(
@@ -48,10 +51,10 @@ final class StatusView {
 
   private StatusView() {}
 
-  static List<PodStatus> of(Objects objects, Instant now) {
+  static List<PodStatus> of(Cluster cluster, Instant now) {
     List<PodStatus> rows = new ArrayList<>();
-    for (Pod pod : objects.pods()) {
-      Optional<HasMetadata> workload = workloadOf(pod, objects.workloads());
+    for (Pod pod : cluster.pods()) {
+      Optional<HasMetadata> workload = workloadOf(pod, cluster.workloads());
       Map<String, String> podAnnotations = annotations(pod);
       String status = podAnnotations.get(GateAnnotations.STATUS);
       Optional<Container> waiter = waiterOf(pod);
@@ -75,7 +78,7 @@ final class StatusView {
       }
       List<JobStatus> jobs =
           jobNames.stream()
-              .map(name -> jobStatus(namespace, name, revision, objects.jobs()))
+              .map(name -> jobStatus(namespace, name, revision, cluster.jobs()))
               .toList();
       Instant created = Instant.parse(pod.getMetadata().getCreationTimestamp());
       if (waiter.isEmpty()) {
@@ -228,7 +231,7 @@ final class StatusView {
         : container.getEnv().stream()
             .filter(e -> name.equals(e.getName()))
             .map(EnvVar::getValue)
-            .filter(java.util.Objects::nonNull)
+            .filter(Objects::nonNull)
             .findFirst();
   }
 

@@ -122,7 +122,7 @@ class StatusViewTest {
 
     List<StatusView.PodStatus> rows =
         StatusView.of(
-            new StatusView.Objects(
+            new StatusView.Cluster(
                 List.of(waiting, failed, released, ungated, unrelated),
                 List.<HasMetadata>of(shop, shopRs),
                 List.of(failedJob)),
