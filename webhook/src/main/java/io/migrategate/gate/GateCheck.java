@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.PodBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.migrategate.core.Names;
 import io.migrategate.core.UsageException;
+import io.migrategate.gate.admission.WaiterContainer;
 import io.migrategate.gate.kube.KubernetesAccess;
 import io.migrategate.gate.observability.GateLog;
 import java.io.PrintStream;
@@ -23,7 +24,6 @@ import java.util.Set;
  */
 final class GateCheck {
   static final String COMMAND = "check";
-  private static final String WAITER = "migrate-wait";
 
   private GateCheck() {}
 
@@ -51,7 +51,8 @@ final class GateCheck {
       Pod answered =
           kubernetes.calls().pods().inNamespace(namespace).resource(probe()).dryRun().create();
       boolean injected =
-          answered.getSpec().getInitContainers().stream().anyMatch(c -> c.getName().equals(WAITER));
+          answered.getSpec().getInitContainers().stream()
+              .anyMatch(c -> c.getName().equals(WaiterContainer.NAME));
       String status =
           answered.getMetadata().getAnnotations() == null
               ? null
@@ -61,7 +62,7 @@ final class GateCheck {
             "migrate-gate check: FAILED: an annotated pod in namespace "
                 + namespace
                 + " was admitted without "
-                + WAITER
+                + WaiterContainer.NAME
                 + " (migrate.io/status: "
                 + (status == null ? "none, the gate never saw it" : status)
                 + "): is the namespace excluded, labelled migrate.io/gate=disabled, or outside"
@@ -72,7 +73,7 @@ final class GateCheck {
           "migrate-gate check: ok: the API server called the gate for an annotated pod in namespace "
               + namespace
               + " and got it back with "
-              + WAITER
+              + WaiterContainer.NAME
               + " (migrate.io/status: "
               + status
               + ")");

@@ -6,11 +6,15 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesResourceList;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.MixedOperation;
 import io.migrategate.core.Durations;
 import io.migrategate.core.Names;
+import io.migrategate.core.UsageException;
 import io.migrategate.gate.GateConfig;
+import io.migrategate.gate.SubcommandFlags;
 import io.migrategate.gate.kube.KubernetesAccess;
 import io.migrategate.gate.observability.GateLog;
 import java.io.PrintStream;
@@ -18,7 +22,9 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * {@code migrate-gate status [-n NS | -A] [-o table|json]}, also {@code kubectl migrate-gate
@@ -46,8 +52,8 @@ public final class GateStatus {
     Request request;
     try {
       request = parse(args);
-    } catch (IllegalArgumentException e) {
-      err.println("migrate-gate status: " + e.getMessage() + "\nusage: " + USAGE);
+    } catch (UsageException e) {
+      err.println("migrate-gate status: " + e.getMessage());
       return 64;
     }
     GateLog log = new GateLog(GateConfig.LogFormat.TEXT, err);
@@ -82,73 +88,50 @@ public final class GateStatus {
   }
 
   static Request parse(List<String> args) {
-    Optional<String> namespace = Optional.empty();
-    boolean all = false;
-    boolean json = false;
-    Path kubeconfig = null;
-    for (int i = 0; i < args.size(); i++) {
-      String arg = args.get(i);
-      String flag = arg.contains("=") ? arg.substring(0, arg.indexOf('=')) : arg;
-      boolean inline = arg.contains("=");
-      switch (flag) {
-        case "-A", "--all-namespaces" -> all = true;
-        case "-n", "--namespace", "-o", "--output", "--kubeconfig" -> {
-          String value;
-          if (inline) {
-            value = arg.substring(arg.indexOf('=') + 1);
-          } else if (i + 1 < args.size()) {
-            value = args.get(++i);
-          } else {
-            throw new IllegalArgumentException(flag + " needs a value");
-          }
-          switch (flag) {
-            case "-n", "--namespace" -> {
-              if (!Names.isDnsLabel(value)) {
-                throw new IllegalArgumentException(
-                    flag + " '" + value + "' is not a namespace name");
-              }
-              namespace = Optional.of(value);
-            }
-            case "-o", "--output" -> {
-              if (!value.equals("json") && !value.equals("table")) {
-                throw new IllegalArgumentException(
-                    flag + " '" + value + "': give table (the default) or json");
-              }
-              json = value.equals("json");
-            }
-            default -> kubeconfig = Path.of(value);
-          }
-        }
-        default -> throw new IllegalArgumentException("unknown argument '" + arg + "'");
-      }
+    Map<String, String> given =
+        SubcommandFlags.parse(
+            args,
+            Set.of("-n", "--namespace", "-o", "--output", "--kubeconfig"),
+            Set.of("-A", "--all-namespaces"),
+            USAGE);
+    Optional<String> namespace = either(given, "-n", "--namespace");
+    if (namespace.isPresent() && !Names.isDnsLabel(namespace.get())) {
+      throw new UsageException("-n '" + namespace.get() + "' is not a namespace name");
     }
+    String output = either(given, "-o", "--output").orElse("table");
+    if (!output.equals("json") && !output.equals("table")) {
+      throw new UsageException("-o '" + output + "': give table (the default) or json");
+    }
+    boolean all = either(given, "-A", "--all-namespaces").isPresent();
     if (all && namespace.isPresent()) {
-      throw new IllegalArgumentException("give -n NAMESPACE or -A, not both");
+      throw new UsageException("give -n NAMESPACE or -A, not both");
     }
-    return new Request(namespace, all, json, kubeconfig);
+    Path kubeconfig = given.containsKey("--kubeconfig") ? Path.of(given.get("--kubeconfig")) : null;
+    return new Request(namespace, all, output.equals("json"), kubeconfig);
+  }
+
+  /** The value of a flag given in its short or its long form. */
+  private static Optional<String> either(
+      Map<String, String> given, String shortForm, String longForm) {
+    return Optional.ofNullable(given.getOrDefault(shortForm, given.get(longForm)));
   }
 
   /** The objects of one namespace, or of all ({@code namespace} null). */
   private static StatusView.Cluster read(KubernetesClient client, String namespace) {
     List<HasMetadata> workloads = new ArrayList<>();
-    if (namespace == null) {
-      workloads.addAll(client.apps().replicaSets().inAnyNamespace().list().getItems());
-      workloads.addAll(client.apps().deployments().inAnyNamespace().list().getItems());
-      workloads.addAll(client.apps().statefulSets().inAnyNamespace().list().getItems());
-      workloads.addAll(client.apps().daemonSets().inAnyNamespace().list().getItems());
-      return new StatusView.Cluster(
-          client.pods().inAnyNamespace().list().getItems(),
-          workloads,
-          client.batch().v1().jobs().inAnyNamespace().list().getItems());
-    }
-    workloads.addAll(client.apps().replicaSets().inNamespace(namespace).list().getItems());
-    workloads.addAll(client.apps().deployments().inNamespace(namespace).list().getItems());
-    workloads.addAll(client.apps().statefulSets().inNamespace(namespace).list().getItems());
-    workloads.addAll(client.apps().daemonSets().inNamespace(namespace).list().getItems());
+    workloads.addAll(items(client.apps().replicaSets(), namespace));
+    workloads.addAll(items(client.apps().deployments(), namespace));
+    workloads.addAll(items(client.apps().statefulSets(), namespace));
+    workloads.addAll(items(client.apps().daemonSets(), namespace));
     return new StatusView.Cluster(
-        client.pods().inNamespace(namespace).list().getItems(),
-        workloads,
-        client.batch().v1().jobs().inNamespace(namespace).list().getItems());
+        items(client.pods(), namespace), workloads, items(client.batch().v1().jobs(), namespace));
+  }
+
+  private static <T extends HasMetadata, L extends KubernetesResourceList<T>> List<T> items(
+      MixedOperation<T, L, ?> objects, String namespace) {
+    return (namespace == null ? objects.inAnyNamespace() : objects.inNamespace(namespace))
+        .list()
+        .getItems();
   }
 
   /** kubectl-style columns, one row per pod and Job. */

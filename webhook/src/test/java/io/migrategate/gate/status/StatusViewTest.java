@@ -16,6 +16,7 @@ import io.fabric8.kubernetes.api.model.apps.ReplicaSetBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobConditionBuilder;
+import io.migrategate.core.UsageException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -232,17 +233,19 @@ class StatusViewTest {
   void badArgumentsAreNamed() {
     assertEquals(
         "-o 'yaml': give table (the default) or json",
-        assertThrows(IllegalArgumentException.class, () -> GateStatus.parse(List.of("-o", "yaml")))
+        assertThrows(UsageException.class, () -> GateStatus.parse(List.of("-o", "yaml")))
             .getMessage());
     assertEquals(
         "give -n NAMESPACE or -A, not both",
-        assertThrows(
-                IllegalArgumentException.class, () -> GateStatus.parse(List.of("-A", "-n", "shop")))
+        assertThrows(UsageException.class, () -> GateStatus.parse(List.of("-A", "-n", "shop")))
             .getMessage());
     assertEquals(
         "-n 'Shop' is not a namespace name",
-        assertThrows(IllegalArgumentException.class, () -> GateStatus.parse(List.of("-n=Shop")))
+        assertThrows(UsageException.class, () -> GateStatus.parse(List.of("-n=Shop")))
             .getMessage());
+    assertEquals(
+        "-n needs a value: give " + GateStatus.USAGE,
+        assertThrows(UsageException.class, () -> GateStatus.parse(List.of("-n"))).getMessage());
     assertEquals(
         new GateStatus.Request(Optional.of("shop"), false, true, null),
         GateStatus.parse(List.of("--namespace=shop", "-o", "json")));
