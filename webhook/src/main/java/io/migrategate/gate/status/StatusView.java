@@ -17,6 +17,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -52,9 +53,17 @@ final class StatusView {
   private StatusView() {}
 
   static List<PodStatus> of(Cluster cluster, Instant now) {
+    // Indexed once: with -A a cluster's pods would otherwise each scan every workload and Job.
+    Map<String, HasMetadata> workloadsByUid = new HashMap<>();
+    cluster.workloads().forEach(w -> workloadsByUid.put(w.getMetadata().getUid(), w));
+    Map<String, Job> jobsByKey = new HashMap<>();
+    cluster
+        .jobs()
+        .forEach(
+            j -> jobsByKey.put(key(j.getMetadata().getNamespace(), j.getMetadata().getName()), j));
     List<PodStatus> rows = new ArrayList<>();
     for (Pod pod : cluster.pods()) {
-      Optional<HasMetadata> workload = workloadOf(pod, cluster.workloads());
+      Optional<HasMetadata> workload = workloadOf(pod, workloadsByUid);
       Map<String, String> podAnnotations = annotations(pod);
       String status = podAnnotations.get(GateAnnotations.STATUS);
       Optional<Container> waiter = waiterOf(pod);
@@ -78,7 +87,7 @@ final class StatusView {
       }
       List<JobStatus> jobs =
           jobNames.stream()
-              .map(name -> jobStatus(namespace, name, revision, cluster.jobs()))
+              .map(name -> jobStatus(name, revision, jobsByKey.get(key(namespace, name))))
               .toList();
       Instant created = Instant.parse(pod.getMetadata().getCreationTimestamp());
       if (waiter.isEmpty()) {
@@ -123,23 +132,17 @@ final class StatusView {
     return rows;
   }
 
-  private static JobStatus jobStatus(
-      String namespace, String name, Optional<String> revision, List<Job> jobs) {
-    return jobs.stream()
-        .filter(j -> namespace.equals(j.getMetadata().getNamespace()))
-        .filter(j -> name.equals(j.getMetadata().getName()))
-        .findFirst()
-        .map(
-            job -> {
-              JobVerdict verdict = JobVerdict.of(CompactJobs.snapshot(job), revision.orElse(null));
-              return new JobStatus(name, verdict.phase().name().toLowerCase(), verdict.line());
-            })
-        .orElse(
-            new JobStatus(
-                name,
-                NOT_FOUND,
-                "not found (not created yet, or deleted: after a success the gate's ledger"
-                    + " still lets new pods pass)"));
+  /** The verdict on Job {@code name}, read as {@code job} (null: not found). */
+  private static JobStatus jobStatus(String name, Optional<String> revision, Job job) {
+    if (job == null) {
+      return new JobStatus(
+          name,
+          NOT_FOUND,
+          "not found (not created yet, or deleted: after a success the gate's ledger still lets"
+              + " new pods pass)");
+    }
+    JobVerdict verdict = JobVerdict.of(CompactJobs.snapshot(job), revision.orElse(null));
+    return new JobStatus(name, verdict.phase().name().toLowerCase(), verdict.line());
   }
 
   /** What migrate-wait is doing, as a person would say it. */
@@ -185,7 +188,7 @@ final class StatusView {
    * The workload that governs the pod: a ReplicaSet's Deployment when it has one, else the
    * controller itself (ReplicaSet, StatefulSet, DaemonSet).
    */
-  private static Optional<HasMetadata> workloadOf(Pod pod, List<HasMetadata> workloads) {
+  private static Optional<HasMetadata> workloadOf(Pod pod, Map<String, HasMetadata> workloads) {
     Optional<HasMetadata> controller = controllerOf(pod, workloads);
     if (controller.isPresent() && controller.get().getKind().equals("ReplicaSet")) {
       return controllerOf(controller.get(), workloads).or(() -> controller);
@@ -194,7 +197,7 @@ final class StatusView {
   }
 
   private static Optional<HasMetadata> controllerOf(
-      HasMetadata object, List<HasMetadata> workloads) {
+      HasMetadata object, Map<String, HasMetadata> workloadsByUid) {
     List<OwnerReference> owners = object.getMetadata().getOwnerReferences();
     if (owners == null) {
       return Optional.empty();
@@ -202,11 +205,11 @@ final class StatusView {
     return owners.stream()
         .filter(o -> Boolean.TRUE.equals(o.getController()))
         .findFirst()
-        .flatMap(
-            owner ->
-                workloads.stream()
-                    .filter(w -> owner.getUid().equals(w.getMetadata().getUid()))
-                    .findFirst());
+        .map(owner -> workloadsByUid.get(owner.getUid()));
+  }
+
+  private static String key(String namespace, String name) {
+    return namespace + "/" + name;
   }
 
   private static Optional<Container> waiterOf(Pod pod) {
