@@ -366,12 +366,7 @@ class AnnotationWarningsClusterTest {
     ObjectNode podMetadata = spec.with("template").with("metadata");
     podMetadata.with("labels").put("app", name);
     template.forEach(podMetadata.with("annotations")::put);
-    spec.with("template")
-        .with("spec")
-        .putArray("containers")
-        .addObject()
-        .put("name", "app")
-        .put("image", "registry.invalid/app:1");
+    oneContainer(spec.with("template").with("spec"));
     return yaml(object);
   }
 
@@ -380,13 +375,17 @@ class AnnotationWarningsClusterTest {
     object.put("apiVersion", "v1").put("kind", "Pod");
     ObjectNode metadata = object.with("metadata").put("name", name).put("namespace", namespace);
     annotations.forEach(metadata.with("annotations")::put);
-    object
-        .with("spec")
+    oneContainer(object.with("spec"));
+    return yaml(object);
+  }
+
+  /** A pod spec's one container: the policy reads annotations, never the image. */
+  private static void oneContainer(ObjectNode podSpec) {
+    podSpec
         .putArray("containers")
         .addObject()
         .put("name", "app")
         .put("image", "registry.invalid/app:1");
-    return yaml(object);
   }
 
   private static String yaml(ObjectNode object) {

@@ -14,9 +14,12 @@ import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.migrategate.cluster.LocalCluster;
 import io.migrategate.cluster.LocalClusterTest;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,26 +38,10 @@ class ApplyClusterTest {
   @Test
   void kustomizeBaseAppliesServerSideAndReapplyingKeepsWhatTheGateWrote(LocalCluster cluster) {
     try (ClusterScene scene = new ClusterScene(cluster)) {
-      // The base in a namespace and with names of this test's own, its webhooks limited to this
-      // test's namespaces (of which there are none): the control plane is shared.
       String namespace = "mg-apply-" + scene.id;
-      String overlay =
-          scene
-              .overlay(
-                  "apply",
-                  String.join(
-                      "\n",
-                      "resources: [../../../base]",
-                      "namespace: " + namespace,
-                      "nameSuffix: -" + scene.id,
-                      "patches:",
-                      "  - target: {kind: MutatingWebhookConfiguration}",
-                      "    patch: |-",
-                      scene.scopePatch(3)))
-              .toString();
-      Rendered rendered =
-          Rendered.kustomize(scene.tools, "target/kustomize-test/apply-" + scene.id);
-      scene.onClose(() -> scene.kubectl(null, "delete", "-k", overlay, "--wait=false"));
+      Overlay applied = scopedBase(scene, "apply", namespace);
+      String overlay = applied.dir();
+      Rendered rendered = applied.rendered();
 
       scene
           .kubectl(
@@ -96,25 +83,9 @@ class ApplyClusterTest {
   void withThePlatformsUidTheGatesPodsStillMeetRestricted(LocalCluster cluster) {
     try (ClusterScene scene = new ClusterScene(cluster)) {
       String namespace = "mg-uid-" + scene.id;
-      String overlay =
-          scene
-              .overlay(
-                  "uid",
-                  String.join(
-                      "\n",
-                      "resources: [../../../base]",
-                      "components: [../../../components/openshift]",
-                      "namespace: " + namespace,
-                      "nameSuffix: -" + scene.id,
-                      "patches:",
-                      "  - target: {kind: MutatingWebhookConfiguration}",
-                      "    patch: |-",
-                      scene.scopePatch(3)))
-              .toString();
-      Rendered rendered = Rendered.kustomize(scene.tools, "target/kustomize-test/uid-" + scene.id);
-      scene.onClose(() -> scene.kubectl(null, "delete", "-k", overlay, "--wait=false"));
-      scene.kubectl(null, "apply", "--server-side", "-k", overlay).requireSuccess();
-      assertAppliedAndRunning(scene, rendered, namespace);
+      Overlay overlay = scopedBase(scene, "uid", namespace, "openshift");
+      scene.kubectl(null, "apply", "--server-side", "-k", overlay.dir()).requireSuccess();
+      assertAppliedAndRunning(scene, overlay.rendered(), namespace);
     }
   }
 
@@ -126,26 +97,9 @@ class ApplyClusterTest {
   void onTheHostNetworkTheGatesPodsAreAdmitted(LocalCluster cluster) {
     try (ClusterScene scene = new ClusterScene(cluster)) {
       String namespace = "mg-hostnet-" + scene.id;
-      String overlay =
-          scene
-              .overlay(
-                  "hostnet",
-                  String.join(
-                      "\n",
-                      "resources: [../../../base]",
-                      "components: [../../../components/host-network]",
-                      "namespace: " + namespace,
-                      "nameSuffix: -" + scene.id,
-                      "patches:",
-                      "  - target: {kind: MutatingWebhookConfiguration}",
-                      "    patch: |-",
-                      scene.scopePatch(3)))
-              .toString();
-      Rendered rendered =
-          Rendered.kustomize(scene.tools, "target/kustomize-test/hostnet-" + scene.id);
-      scene.onClose(() -> scene.kubectl(null, "delete", "-k", overlay, "--wait=false"));
-      scene.kubectl(null, "apply", "--server-side", "-k", overlay).requireSuccess();
-      assertAppliedAndRunning(scene, rendered, namespace);
+      Overlay overlay = scopedBase(scene, "hostnet", namespace, "host-network");
+      scene.kubectl(null, "apply", "--server-side", "-k", overlay.dir()).requireSuccess();
+      assertAppliedAndRunning(scene, overlay.rendered(), namespace);
       for (var pod :
           scene
               .admin
@@ -198,6 +152,37 @@ class ApplyClusterTest {
                       yaml, "apply", "--server-side", "--field-manager=" + FIELD_MANAGER, "-f", "-")
                   .requireSuccess());
     }
+  }
+
+  /** A kustomization under manifests/target and what kubectl kustomize renders of it. */
+  private record Overlay(String dir, Rendered rendered) {}
+
+  /**
+   * The base with these components (names under manifests/components), in a namespace and with
+   * names of this test's own, its webhooks limited to this test's namespaces (of which there are
+   * none): the control plane is shared. Deleted when the scene closes.
+   */
+  private static Overlay scopedBase(
+      ClusterScene scene, String name, String namespace, String... components) {
+    List<String> lines = new ArrayList<>(List.of("resources: [../../../base]"));
+    if (components.length > 0) {
+      lines.add(
+          Arrays.stream(components)
+              .map(c -> "../../../components/" + c)
+              .collect(Collectors.joining(", ", "components: [", "]")));
+    }
+    lines.addAll(
+        List.of(
+            "namespace: " + namespace,
+            "nameSuffix: -" + scene.id,
+            "patches:",
+            "  - target: {kind: MutatingWebhookConfiguration}",
+            "    patch: |-",
+            scene.scopePatch(3)));
+    String dir = scene.overlay(name, String.join("\n", lines)).toString();
+    scene.onClose(() -> scene.kubectl(null, "delete", "-k", dir, "--wait=false"));
+    return new Overlay(
+        dir, Rendered.kustomize(scene.tools, "target/kustomize-test/" + name + "-" + scene.id));
   }
 
   private static void assertAppliedAndRunning(
